@@ -1,0 +1,12 @@
+//! dsc-core: the algorithms of the dsc data engine, in pure Rust.
+//!
+//! Nothing here knows about Python or Polars: the `dsc-py` crate wraps these functions as
+//! Polars expression plugins. Every function is testable with `cargo test -p dsc-core`.
+
+#![forbid(unsafe_code)]
+
+pub mod content;
+pub mod file_filter;
+pub mod html;
+pub mod langid;
+pub mod stats;
