@@ -1,0 +1,5 @@
+import sys
+
+from dsc_evals.cli import main
+
+sys.exit(main())

