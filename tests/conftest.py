@@ -20,7 +20,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def benchmarks_dir() -> Path:
-    """The benchmark data as published (``DSC_BENCHMARKS_DIR``, default ``../shared/benchmarks``)."""
+    """Published benchmark data: ``DSC_BENCHMARKS_DIR``, default ``../shared/benchmarks``."""
     path = Path(os.environ.get("DSC_BENCHMARKS_DIR", REPO_ROOT.parent / "shared" / "benchmarks"))
     if not path.is_dir():
         pytest.fail(f"benchmark data not found at {path}: set DSC_BENCHMARKS_DIR")

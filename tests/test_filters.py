@@ -2,74 +2,15 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import replace
 
 import polars as pl
 import pytest
+from dsc import filters
+from dsc import filters_reference as ref
+from dsc.filters import FilterConfig
 from hypothesis import given
 from hypothesis import strategies as st
-
-from dsc import filters
-from dsc.filters import FilterConfig
-
-# ---------------------------------------------------------------- the slow references
-
-
-def ref_stats(text: str) -> dict[str, float]:
-    lines = re.split(r"\r\n|\r|\n", text)
-    if lines and lines[-1] == "":
-        lines.pop()  # a final terminator does not start a line
-    n = len(text)
-    alpha = sum(unicodedata.category(c).startswith("L") for c in text)
-    alnum = sum(unicodedata.category(c)[0] in "LN" for c in text)
-    return {
-        "n_bytes": len(text.encode()),
-        "n_chars": n,
-        "n_lines": len(lines),
-        "max_line_len": max((len(x) for x in lines), default=0),
-        "avg_line_len": sum(len(x) for x in lines) / len(lines) if lines else 0.0,
-        "alpha_frac": alpha / n if n else 0.0,
-        "alnum_frac": alnum / n if n else 0.0,
-    }
-
-
-def ref_visible_chars(html: str) -> int:
-    i, visible, in_space = 0, 0, False
-    while i < len(html):
-        if html[i] == "<":
-            end = ref_skip_markup(html, i)
-            if end is not None:
-                i, in_space = end, False
-                continue
-        if html[i] in " \t\n\r\x0b\x0c":
-            visible += not in_space
-            in_space = True
-        else:
-            visible += 1
-            in_space = False
-        i += 1
-    return visible
-
-
-def ref_skip_markup(html: str, i: int) -> int | None:
-    if html.startswith("<!--", i):
-        j = html.find("-->", i + 4)
-        return len(html) if j < 0 else j + 3
-    if i + 1 >= len(html) or not (html[i + 1].isascii() and html[i + 1].isalpha() or html[i + 1] in "/!?"):
-        return None
-    close = html.find(">", i + 1)
-    tag_end = len(html) if close < 0 else close + 1
-    name = re.match(r"[A-Za-z0-9]*", html[i + 1 :])
-    assert name is not None
-    if name.group().lower() in ("script", "style"):
-        k = html.lower().find("</" + name.group().lower(), tag_end)
-        if k < 0:
-            return len(html)
-        j = html.find(">", k)
-        return len(html) if j < 0 else j + 1
-    return tag_end
 
 
 def stats_of(texts: list[str]) -> list[dict[str, float]]:
@@ -80,17 +21,17 @@ def stats_of(texts: list[str]) -> list[dict[str, float]]:
 # Characters Python's Unicode database knows (Rust's may be newer: unassigned code points
 # could differ in category), plus the line-break characters under test.
 text_chars = st.characters(blacklist_categories=("Cs", "Cn"))
-line_pieces = st.sampled_from(["\r\n", "\r", "\n", "e\u0301", "𝔘𝔫𝔦", "\t", " ", "٣", "Ⅻ"])
-texts = st.lists(st.one_of(st.text(text_chars, max_size=20), line_pieces), max_size=30).map(
-    "".join
+line_pieces = st.sampled_from(
+    ["\r\n", "\r", "\n", "e\u0301", "\U0001d518\U0001d52b", "\t", " ", "\u0663", "\u216b"]
 )
+texts = st.lists(st.one_of(st.text(text_chars, max_size=20), line_pieces), max_size=30).map("".join)
 
 # ---------------------------------------------------------------- statistics
 
 
 @given(st.lists(texts, min_size=1, max_size=8))
 def test_stats_match_reference(batch: list[str]) -> None:
-    assert stats_of(batch) == [ref_stats(t) for t in batch]
+    assert stats_of(batch) == [ref.text_stats(t) for t in batch]
 
 
 @pytest.mark.parametrize(
@@ -98,13 +39,13 @@ def test_stats_match_reference(batch: list[str]) -> None:
     ["", "\n", "\r\n", "\r", "a", "a\r\nb", "a\rb\r", "no newline at end", "x\n\n\ny"],
 )
 def test_stats_edge_cases(text: str) -> None:
-    assert stats_of([text]) == [ref_stats(text)]
+    assert stats_of([text]) == [ref.text_stats(text)]
 
 
 def test_one_five_megabyte_line() -> None:
     text = "ab1 " * (5 * 1024 * 1024 // 4)
     (got,) = stats_of([text])
-    assert got == ref_stats(text)
+    assert got == ref.text_stats(text)
     assert got["max_line_len"] == 5 * 1024 * 1024
 
 
@@ -115,8 +56,28 @@ def test_null_content_gives_null_stats() -> None:
 
 
 html_atoms = st.sampled_from(
-    ["<p>", "</p>", "<!--", "-->", "<script>", "</SCRIPT>", "<style x=1>", "</style>", "<",
-     ">", "<b", "a", "text", " ", "\n", "  \t", "é", "<?x?>", "<!DOCTYPE html>", "1 < 2"]
+    [
+        "<p>",
+        "</p>",
+        "<!--",
+        "-->",
+        "<script>",
+        "</SCRIPT>",
+        "<style x=1>",
+        "</style>",
+        "<",
+        ">",
+        "<b",
+        "a",
+        "text",
+        " ",
+        "\n",
+        "  \t",
+        "é",
+        "<?x?>",
+        "<!DOCTYPE html>",
+        "1 < 2",
+    ]
 )
 
 
@@ -124,13 +85,15 @@ html_atoms = st.sampled_from(
 def test_html_visible_chars_match_reference(html: str) -> None:
     df = pl.DataFrame({"content": [html]})
     got = df.select(filters.html_visible_chars("content")).item()
-    assert got == ref_visible_chars(html)
+    assert got == ref.visible_text_chars(html)
 
 
 # ---------------------------------------------------------------- rules at their thresholds
 
 
-def reason(text: str | bytes, lang: str | None = None, cfg: FilterConfig | None = None) -> str | None:
+def reason(
+    text: str | bytes, lang: str | None = None, cfg: FilterConfig | None = None
+) -> str | None:
     dtype = pl.Binary if isinstance(text, bytes) else pl.String
     df = pl.DataFrame({"raw": [text], "lang": [lang]}, schema={"raw": dtype, "lang": pl.String})
     return df.select(filters.filter_reason("raw", "lang", cfg)).item()
@@ -138,6 +101,29 @@ def reason(text: str | bytes, lang: str | None = None, cfg: FilterConfig | None 
 
 def lines_of(length: int, count: int = 2) -> str:
     return "\n".join(["a" * length] * count) + "\n"
+
+
+rule_texts = st.lists(
+    st.sampled_from(
+        ["a", "1", " ", "\n", "\r\n", "<p>", "</p>", "DO NOT EDIT", "é", "\x01", "\x00"]
+    )
+    | st.text(text_chars, max_size=5)
+    | st.sampled_from(["a" * 120, "b" * 999, "c" * 1000]),
+    max_size=40,
+).map("".join)
+langs = st.sampled_from([None, "Python", "HTML", "JSON", "YAML"])
+
+
+@given(st.lists(st.tuples(rule_texts, langs), min_size=1, max_size=10))
+def test_filter_reason_matches_reference(rows: list[tuple[str, str | None]]) -> None:
+    cfg = FilterConfig(data_min_chars=5, data_max_chars=60, html_min_visible_chars=3)
+    raws = [t.encode() for t, _ in rows]
+    df = pl.DataFrame(
+        {"raw": raws, "lang": [lang for _, lang in rows]},
+        schema={"raw": pl.Binary, "lang": pl.String},
+    )
+    got = df.select(filters.filter_reason("raw", "lang", cfg)).to_series().to_list()
+    assert got == [ref.filter_reason(raw, lang, cfg) for raw, (_, lang) in zip(raws, rows, strict=True)]
 
 
 def test_avg_line_length_threshold() -> None:

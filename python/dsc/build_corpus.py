@@ -120,7 +120,9 @@ def print_summary(summary: dict[str, object]) -> None:
     files_in = int(summary["files_in"])  # type: ignore[call-overload]
     print(f"shards: {summary['shards']}  repositories: {summary['repos']}")
     print(f"files in: {files_in:,}  ({int(summary['bytes_in']) / 1e6:,.1f} MB)")  # type: ignore[call-overload]
-    print(f"files kept: {int(summary['files_kept']):,}  ({int(summary['bytes_kept']) / 1e6:,.1f} MB)")  # type: ignore[call-overload]
+    print(
+        f"files kept: {int(summary['files_kept']):,}  ({int(summary['bytes_kept']) / 1e6:,.1f} MB)"
+    )  # type: ignore[call-overload]
     print("dropped by rule:")
     dropped: dict[str, int] = summary["dropped_by_reason"]  # type: ignore[assignment]
     for reason in REASONS:

@@ -96,12 +96,14 @@ def read_repositories(
     *,
     max_bytes: int | None = None,
     max_file_bytes: int = 8 << 20,
+    suffixes: tuple[str, ...] | None = None,
 ) -> pl.DataFrame:
     """Read repositories into a frame of ``repo``, ``path`` (relative) and ``raw`` bytes.
 
     Bytes are kept undecoded so that invalid UTF-8 and binary files reach the filters, which
     reject them with a reason instead of losing them here. ``max_bytes`` stops after roughly
-    that many bytes (whole repositories only), for tests and benchmarks of a given size.
+    that many bytes (whole repositories only), for tests and benchmarks of a given size;
+    ``suffixes`` keeps only files whose names end with one of them.
     """
     repo_col: list[str] = []
     path_col: list[str] = []
@@ -111,6 +113,8 @@ def read_repositories(
         if max_bytes is not None and total >= max_bytes:
             break
         for path in repo.files(max_file_bytes):
+            if suffixes is not None and not path.name.endswith(suffixes):
+                continue
             try:
                 data = path.read_bytes()
             except OSError:

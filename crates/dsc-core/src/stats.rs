@@ -6,7 +6,7 @@
 //! "Alphabetic" is a Unicode letter (general category L*, Python's `str.isalpha`);
 //! "alphanumeric" is a letter or a number (category L* or N*).
 
-use unicode_general_category::{get_general_category, GeneralCategory as Gc};
+use unicode_general_category::{get_general_category, GeneralCategory};
 
 /// The statistics the rule-based filters read.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -20,123 +20,106 @@ pub struct TextStats {
     pub alnum_frac: f64,
 }
 
-#[derive(Clone, Copy)]
-enum Class {
-    Other,
-    Alpha,
-    Digit,
-    LineFeed,
-    CarriageReturn,
-}
-
-const fn ascii_classes() -> [Class; 128] {
-    let mut table = [Class::Other; 128];
-    let mut b = 0;
-    while b < 128 {
-        let c = b as u8;
-        table[b] = if c.is_ascii_alphabetic() {
-            Class::Alpha
-        } else if c.is_ascii_digit() {
-            Class::Digit
-        } else if c == b'\n' {
-            Class::LineFeed
-        } else if c == b'\r' {
-            Class::CarriageReturn
-        } else {
-            Class::Other
-        };
-        b += 1;
-    }
-    table
-}
-
-static ASCII: [Class; 128] = ascii_classes();
-
-fn classify_char(c: char) -> Class {
-    use Gc::*;
-    match get_general_category(c) {
-        UppercaseLetter | LowercaseLetter | TitlecaseLetter | ModifierLetter | OtherLetter => {
-            Class::Alpha
-        }
-        DecimalNumber | LetterNumber | OtherNumber => Class::Digit,
-        _ => Class::Other,
-    }
-}
-
-/// Running line bookkeeping: characters of the current line, the longest line, line count.
-#[derive(Default)]
-struct Lines {
-    current: u64,
-    longest: u64,
-    count: u64,
-    terminator_chars: u64,
-}
-
-impl Lines {
-    fn end_line(&mut self, terminator_chars: u64) {
-        self.longest = self.longest.max(self.current);
-        self.count += 1;
-        self.current = 0;
-        self.terminator_chars += terminator_chars;
-    }
-}
-
-/// Compute [`TextStats`] of `text` in a single pass.
+/// Compute [`TextStats`] of `text`: one pass for lines, one for character classes.
 pub fn text_stats(text: &str) -> TextStats {
     let bytes = text.as_bytes();
-    let (mut chars, mut alpha, mut digit) = (0u64, 0u64, 0u64);
-    let mut lines = Lines::default();
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        let (class, width) = if b < 0x80 {
-            (ASCII[b as usize], 1)
-        } else {
-            // Non-ASCII is rare in code: decode just this character.
-            match text[i..].chars().next() {
-                Some(c) => (classify_char(c), c.len_utf8()),
-                None => break,
-            }
-        };
-        chars += 1;
-        match class {
-            Class::Alpha => alpha += 1,
-            Class::Digit => digit += 1,
-            Class::LineFeed => {
-                lines.end_line(1);
-                i += 1;
-                continue;
-            }
-            Class::CarriageReturn => {
-                let crlf = bytes.get(i + 1) == Some(&b'\n');
-                if crlf {
-                    chars += 1;
-                }
-                lines.end_line(if crlf { 2 } else { 1 });
-                i += if crlf { 2 } else { 1 };
-                continue;
-            }
-            Class::Other => {}
-        }
-        lines.current += 1;
-        i += width;
-    }
-    if lines.current > 0 {
-        lines.end_line(0);
-    }
-    finish(bytes.len() as u64, chars, alpha, digit, &lines)
-}
-
-fn finish(n_bytes: u64, chars: u64, alpha: u64, digit: u64, lines: &Lines) -> TextStats {
+    let lines = scan_lines(bytes);
+    let (chars, alpha, alnum) = if text.is_ascii() {
+        ascii_classes(bytes)
+    } else {
+        unicode_classes(text)
+    };
     let ratio = |num: u64, den: u64| if den == 0 { 0.0 } else { num as f64 / den as f64 };
     TextStats {
-        n_bytes,
+        n_bytes: bytes.len() as u64,
         n_chars: chars,
         n_lines: lines.count,
         max_line_len: lines.longest,
-        avg_line_len: ratio(chars - lines.terminator_chars, lines.count),
+        avg_line_len: ratio(lines.total, lines.count),
         alpha_frac: ratio(alpha, chars),
-        alnum_frac: ratio(alpha + digit, chars),
+        alnum_frac: ratio(alnum, chars),
+    }
+}
+
+/// Line count, longest line and total characters of all lines (terminators excluded).
+struct Lines {
+    count: u64,
+    longest: u64,
+    total: u64,
+}
+
+/// One branch-free pass over UTF-8 bytes. Every `\r` and `\n` ends the current line; the
+/// empty "line" between the two bytes of a `\r\n` is not counted (`crlf` is subtracted).
+fn scan_lines(bytes: &[u8]) -> Lines {
+    let (mut current, mut longest, mut chars) = (0u64, 0u64, 0u64);
+    let (mut lf, mut cr, mut crlf, mut prev_cr) = (0u64, 0u64, 0u64, false);
+    for &b in bytes {
+        let (is_lf, is_cr) = (b == b'\n', b == b'\r');
+        // A UTF-8 continuation byte (0b10xx_xxxx) does not start a character.
+        let starts_char = u64::from((b as i8) >= -0x40);
+        crlf += u64::from(prev_cr & is_lf);
+        prev_cr = is_cr;
+        lf += u64::from(is_lf);
+        cr += u64::from(is_cr);
+        chars += starts_char;
+        current = if is_lf | is_cr { 0 } else { current + starts_char };
+        longest = longest.max(current);
+    }
+    let trailing = u64::from(current > 0); // text not ending with a terminator
+    Lines { count: lf + cr - crlf + trailing, longest, total: chars - lf - cr }
+}
+
+/// (characters, letters, letters or digits) of ASCII text, branch-free so it vectorises.
+fn ascii_classes(bytes: &[u8]) -> (u64, u64, u64) {
+    let (mut alpha, mut digit) = (0u64, 0u64);
+    for &b in bytes {
+        alpha += u64::from((b | 0x20).wrapping_sub(b'a') < 26);
+        digit += u64::from(b.wrapping_sub(b'0') < 10);
+    }
+    (bytes.len() as u64, alpha, alpha + digit)
+}
+
+/// (characters, letters, letters or numbers) by Unicode general category. ASCII runs, the
+/// bulk of real code even in files with some non-ASCII text, take the vectorised path.
+fn unicode_classes(text: &str) -> (u64, u64, u64) {
+    let bytes = text.as_bytes();
+    let (mut chars, mut alpha, mut alnum) = (0u64, 0u64, 0u64);
+    let mut i = 0;
+    while i < bytes.len() {
+        let run = bytes[i..].iter().position(|&b| b >= 0x80).unwrap_or(bytes.len() - i);
+        let (c, a, n) = ascii_classes(&bytes[i..i + run]);
+        (chars, alpha, alnum) = (chars + c, alpha + a, alnum + n);
+        i += run;
+        // `i` is at a char boundary: the run ended at the lead byte of a non-ASCII char.
+        if let Some(ch) = text.get(i..).and_then(|rest| rest.chars().next()) {
+            chars += 1;
+            match general_class(ch) {
+                Class::Letter => (alpha, alnum) = (alpha + 1, alnum + 1),
+                Class::Number => alnum += 1,
+                Class::Other => {}
+            }
+            i += ch.len_utf8();
+        }
+    }
+    (chars, alpha, alnum)
+}
+
+enum Class {
+    Letter,
+    Number,
+    Other,
+}
+
+fn general_class(c: char) -> Class {
+    use GeneralCategory as Gc;
+    match get_general_category(c) {
+        Gc::UppercaseLetter
+        | Gc::LowercaseLetter
+        | Gc::TitlecaseLetter
+        | Gc::ModifierLetter
+        | Gc::OtherLetter => Class::Letter,
+        Gc::DecimalNumber | Gc::LetterNumber | Gc::OtherNumber => Class::Number,
+        _ => Class::Other,
     }
 }
 
