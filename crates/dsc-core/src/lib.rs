@@ -8,5 +8,8 @@
 pub mod content;
 pub mod file_filter;
 pub mod html;
+pub mod imports;
 pub mod langid;
+pub mod repo_sample;
 pub mod stats;
+pub mod toposort;

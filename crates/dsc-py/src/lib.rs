@@ -3,6 +3,7 @@
 
 mod filters;
 mod input;
+mod ordering;
 
 use pyo3::prelude::*;
 use pyo3_polars::PolarsAllocator;
@@ -13,5 +14,9 @@ static ALLOC: PolarsAllocator = PolarsAllocator::new();
 #[pymodule]
 fn _dsc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(ordering::import_languages, m)?)?;
+    m.add_function(wrap_pyfunction!(ordering::order_repositories, m)?)?;
+    m.add_function(wrap_pyfunction!(ordering::file_imports, m)?)?;
+    m.add_function(wrap_pyfunction!(ordering::min_in_degree_order, m)?)?;
     Ok(())
 }
