@@ -2,9 +2,20 @@
 # Expression plugins are exported as C symbols for Polars, not as Python attributes; their
 # typed wrappers live in the stage modules (dsc.filters, ...).
 
+from typing import Any
+
 import polars as pl
 
 __version__: str
+
+# Near-dedup (crates/dsc-py/src/dedup.rs; typed wrappers in dsc.dedup).
+def lsh_optimal_params(
+    threshold: float, num_perm: int, fp_weight: float, fn_weight: float
+) -> tuple[int, int]: ...
+def lsh_candidate_pairs(
+    hashes: pl.Series, nodes: pl.Series, max_all_pairs: int
+) -> tuple[pl.Series, pl.Series]: ...
+def lsh_clusters(n: int, left: pl.Series, right: pl.Series) -> tuple[pl.Series, dict[str, Any]]: ...
 
 # Repository-level ordering (crates/dsc-py/src/ordering.rs; typed wrappers in dsc.ordering).
 def import_languages() -> list[str]: ...

@@ -10,6 +10,8 @@ pub mod file_filter;
 pub mod html;
 pub mod imports;
 pub mod langid;
+pub mod lsh;
+pub mod minhash;
 pub mod repo_sample;
 pub mod stats;
 pub mod toposort;

@@ -1,6 +1,7 @@
 //! `dsc._dsc`: thin bindings over `dsc-core`. Each module wraps one stage's functions as
 //! Polars expression plugins (`#[polars_expr]`); the Python package registers them.
 
+mod dedup;
 mod filters;
 mod input;
 mod ordering;
@@ -14,6 +15,9 @@ static ALLOC: PolarsAllocator = PolarsAllocator::new();
 #[pymodule]
 fn _dsc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(dedup::lsh_optimal_params, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup::lsh_candidate_pairs, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup::lsh_clusters, m)?)?;
     m.add_function(wrap_pyfunction!(ordering::import_languages, m)?)?;
     m.add_function(wrap_pyfunction!(ordering::order_repositories, m)?)?;
     m.add_function(wrap_pyfunction!(ordering::file_imports, m)?)?;

@@ -1,0 +1,205 @@
+//! Near-deduplication over Polars: MinHash signatures and band hashes as expressions, and the
+//! pair and cluster steps of LSH as functions over Series.
+
+use dsc_core::lsh::{self, ClusterStats, LshParams};
+use dsc_core::minhash::{self, MinHashParams, MinHasher};
+use polars::prelude::*;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use pyo3_polars::derive::polars_expr;
+use pyo3_polars::error::PyPolarsErr;
+use pyo3_polars::PySeries;
+use rayon::prelude::*;
+
+use crate::input::strings;
+
+fn list_u64_output(input_fields: &[Field]) -> PolarsResult<Field> {
+    Ok(Field::new(
+        input_fields[0].name().clone(),
+        DataType::List(Box::new(DataType::UInt64)),
+    ))
+}
+
+/// Builds a `List(UInt64)` column from per-row optional vectors.
+fn list_u64_series(name: PlSmallStr, rows: &[Option<Vec<u64>>], width: usize) -> Series {
+    let mut builder = ListPrimitiveChunkedBuilder::<UInt64Type>::new(
+        name,
+        rows.len(),
+        rows.len() * width,
+        DataType::UInt64,
+    );
+    for row in rows {
+        match row {
+            Some(values) => builder.append_slice(values),
+            None => builder.append_null(),
+        }
+    }
+    builder.finish().into_series()
+}
+
+/// The MinHash signature of each text (null stays null). Rows run in parallel: a signature
+/// costs `num_perm` multiplications per shingle, far more than the hand-off.
+#[polars_expr(output_type_func=list_u64_output)]
+fn minhash_signature_expr(inputs: &[Series], kwargs: MinHashParams) -> PolarsResult<Series> {
+    let texts = strings(&inputs[0], "text")?;
+    let hasher = MinHasher::new(kwargs).map_err(|e| polars_err!(InvalidOperation: "{e}"))?;
+    let texts: Vec<Option<&str>> = texts.iter().collect();
+    let rows: Vec<Option<Vec<u64>>> = texts
+        .par_iter()
+        .map(|text| text.map(|t| hasher.signature(t)))
+        .collect();
+    Ok(list_u64_series(
+        inputs[0].name().clone(),
+        &rows,
+        hasher.params().num_perm,
+    ))
+}
+
+/// The band hashes of each signature (see `dsc_core::lsh::band_hashes`).
+#[polars_expr(output_type_func=list_u64_output)]
+fn minhash_band_hashes_expr(inputs: &[Series], kwargs: LshParams) -> PolarsResult<Series> {
+    let signatures = signature_column(&inputs[0], "minhash_band_hashes")?;
+    let mut rows = Vec::with_capacity(signatures.len());
+    for signature in signatures.amortized_iter() {
+        let row = match signature {
+            Some(s) => {
+                let values = s.as_ref().u64()?.cont_slice()?.to_vec();
+                let params = kwargs
+                    .validate(values.len())
+                    .map_err(|e| polars_err!(InvalidOperation: "minhash_band_hashes: {e}"))?;
+                Some(lsh::band_hashes(&values, params))
+            }
+            None => None,
+        };
+        rows.push(row);
+    }
+    Ok(list_u64_series(
+        inputs[0].name().clone(),
+        &rows,
+        kwargs.bands,
+    ))
+}
+
+/// The estimated Jaccard similarity of two signature columns, row by row.
+#[polars_expr(output_type=Float64)]
+fn minhash_similarity_expr(inputs: &[Series]) -> PolarsResult<Series> {
+    let left = signature_column(&inputs[0], "minhash_similarity")?;
+    let right = signature_column(&inputs[1], "minhash_similarity")?;
+    polars_ensure!(
+        left.len() == right.len(),
+        InvalidOperation: "minhash_similarity: columns of {} and {} rows", left.len(), right.len()
+    );
+    let mut out = Vec::with_capacity(left.len());
+    for (l, r) in left.amortized_iter().zip(right.amortized_iter()) {
+        let value = match (l, r) {
+            (Some(l), Some(r)) => {
+                let (l, r) = (l.as_ref().u64()?, r.as_ref().u64()?);
+                Some(minhash::estimated_jaccard(l.cont_slice()?, r.cont_slice()?))
+            }
+            _ => None,
+        };
+        out.push(value);
+    }
+    Ok(Float64Chunked::from_iter_options(inputs[0].name().clone(), out.into_iter()).into_series())
+}
+
+fn signature_column<'a>(series: &'a Series, function: &str) -> PolarsResult<&'a ListChunked> {
+    match series.dtype() {
+        DataType::List(inner) if **inner == DataType::UInt64 => series.list(),
+        other => {
+            polars_bail!(InvalidOperation: "{function} needs a List(UInt64) signature column, got {other}")
+        }
+    }
+}
+
+fn u32_values(series: &Series, what: &str) -> PyResult<Vec<u32>> {
+    let values = series
+        .strict_cast(&DataType::UInt32)
+        .map_err(PyPolarsErr::from)?;
+    let values = values.u32().map_err(PyPolarsErr::from)?;
+    if values.null_count() > 0 {
+        return Err(PyValueError::new_err(format!("{what} has null values")));
+    }
+    Ok(values.into_no_null_iter().collect())
+}
+
+/// The `(bands, rows)` layout minimising the weighted false positive and negative areas.
+#[pyfunction]
+pub fn lsh_optimal_params(
+    threshold: f64,
+    num_perm: usize,
+    fp_weight: f64,
+    fn_weight: f64,
+) -> (usize, usize) {
+    let params = LshParams::optimal(threshold, num_perm, fp_weight, fn_weight);
+    (params.bands, params.rows)
+}
+
+/// Candidate pairs `(left, right)`, `left < right`, of the nodes sharing a band hash.
+#[pyfunction]
+pub fn lsh_candidate_pairs(
+    hashes: PySeries,
+    nodes: PySeries,
+    max_all_pairs: usize,
+) -> PyResult<(PySeries, PySeries)> {
+    let hashes = hashes
+        .0
+        .strict_cast(&DataType::UInt64)
+        .map_err(PyPolarsErr::from)?;
+    let hashes = hashes.u64().map_err(PyPolarsErr::from)?;
+    if hashes.null_count() > 0 {
+        return Err(PyValueError::new_err("band hashes have null values"));
+    }
+    let hashes: Vec<u64> = hashes.into_no_null_iter().collect();
+    let nodes = u32_values(&nodes.0, "nodes")?;
+    if hashes.len() != nodes.len() {
+        return Err(PyValueError::new_err(format!(
+            "{} band hashes but {} nodes",
+            hashes.len(),
+            nodes.len()
+        )));
+    }
+    let (left, right): (Vec<u32>, Vec<u32>) = lsh::candidate_pairs(&hashes, &nodes, max_all_pairs)
+        .into_iter()
+        .unzip();
+    Ok((
+        PySeries(Series::new("left".into(), left)),
+        PySeries(Series::new("right".into(), right)),
+    ))
+}
+
+/// Connected components of the pairs over nodes `0..n`: each node's root (its component's
+/// smallest node) and the cluster-size statistics.
+#[pyfunction]
+pub fn lsh_clusters<'py>(
+    py: Python<'py>,
+    n: usize,
+    left: PySeries,
+    right: PySeries,
+) -> PyResult<(PySeries, Bound<'py, PyDict>)> {
+    let left = u32_values(&left.0, "left")?;
+    let right = u32_values(&right.0, "right")?;
+    if left.len() != right.len() {
+        return Err(PyValueError::new_err("left and right differ in length"));
+    }
+    if let Some(&bad) = left.iter().chain(&right).find(|&&x| x as usize >= n) {
+        return Err(PyValueError::new_err(format!(
+            "node {bad} is not below n = {n}"
+        )));
+    }
+    let pairs: Vec<(u32, u32)> = left.into_iter().zip(right).collect();
+    let roots = lsh::connected_components(n, &pairs);
+    let stats = stats_dict(py, &ClusterStats::from_roots(&roots))?;
+    Ok((PySeries(Series::new("root".into(), roots)), stats))
+}
+
+fn stats_dict<'py>(py: Python<'py>, stats: &ClusterStats) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    dict.set_item("clusters", stats.clusters)?;
+    dict.set_item("clustered_rows", stats.clustered_nodes)?;
+    dict.set_item("removed", stats.removed)?;
+    dict.set_item("largest", stats.largest)?;
+    dict.set_item("size_histogram", stats.size_histogram.clone())?;
+    Ok(dict)
+}

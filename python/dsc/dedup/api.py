@@ -1,0 +1,114 @@
+"""Deduplicate a directory of shards, or one frame, in one call."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import polars as pl
+
+from dsc.atomic import write_json, write_parquet
+from dsc.dedup.config import DedupConfig
+from dsc.dedup.layout import Layout
+from dsc.dedup.stages import cluster_pairs, compute_signatures, filter_shard, find_pairs
+from dsc.executor import Executor, LocalExecutor
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class DedupResult:
+    """The rows with ``cluster_id`` and ``keep``, the audit of removals, and the run's report."""
+
+    frame: pl.DataFrame
+    audit: pl.DataFrame
+    stats: dict[str, Any]
+
+
+def dedup_shards(
+    in_dir: str | Path,
+    out_dir: str | Path,
+    cfg: DedupConfig | None = None,
+    executor: Executor | None = None,
+) -> dict[str, Any]:
+    """Near-deduplicate the ``*.parquet`` shards of ``in_dir`` into ``out_dir`` (new or empty).
+
+    Writes ``out_dir/data/<shard>.parquet`` (the rows with ``cluster_id``, the id of the kept row
+    of their cluster, and ``keep``), ``out_dir/audit/<shard>.parquet`` (``removed_id``,
+    ``kept_id``, ``similarity``) and ``out_dir/stats.json``, which is also returned.
+    """
+    cfg = cfg or DedupConfig()
+    run = executor or LocalExecutor()
+    shards = sorted(Path(in_dir).glob("*.parquet"))
+    if not shards:
+        raise FileNotFoundError(f"no *.parquet shards in {in_dir}")
+    layout = Layout(Path(out_dir))
+    if layout.out_dir.exists() and any(layout.out_dir.iterdir()):
+        raise FileExistsError(f"{out_dir} is not empty: dedup writes a fresh directory")
+    signature_reports = _each(run, compute_signatures, shards, cfg, layout)
+    pair_reports = _each(run, find_pairs, range(cfg.num_partitions), cfg, layout)
+    (clusters,) = _each(run, cluster_pairs, [layout], cfg)
+    filter_reports = _each(run, filter_shard, shards, cfg, layout)
+    bands, rows = cfg.layout()
+    stats = {
+        "rows": sum(r["rows"] for r in signature_reports),
+        "removed": sum(r["removed"] for r in filter_reports),
+        "bands": bands,
+        "rows_per_band": rows,
+        "candidate_pairs": sum(r["candidates"] for r in pair_reports),
+        "verified_pairs": sum(r["pairs"] for r in pair_reports),
+        "clusters": clusters,
+        "shards": filter_reports,
+    }
+    write_json(stats, layout.stats)
+    return stats
+
+
+def dedup_frame(
+    df: pl.DataFrame,
+    id_col: str = "id",
+    text_col: str = "text",
+    cfg: DedupConfig | None = None,
+    executor: Executor | None = None,
+) -> DedupResult:
+    """Near-deduplicate one frame (through the same staged files, in a temporary directory).
+
+    >>> import polars as pl
+    >>> from dsc.dedup import dedup_frame
+    >>> text = " ".join(f"word{i}" for i in range(200))
+    >>> df = pl.DataFrame({"id": [1, 2, 3], "text": [text, text + " end", "other text"]})
+    >>> result = dedup_frame(df)
+    >>> result.frame.select("id", "cluster_id", "keep")
+    shape: (3, 3)
+    ┌─────┬────────────┬───────┐
+    │ id  ┆ cluster_id ┆ keep  │
+    │ --- ┆ ---        ┆ ---   │
+    │ i64 ┆ i64        ┆ bool  │
+    ╞═════╪════════════╪═══════╡
+    │ 1   ┆ 2          ┆ false │
+    │ 2   ┆ 2          ┆ true  │
+    │ 3   ┆ 3          ┆ true  │
+    └─────┴────────────┴───────┘
+    """
+    cfg = replace(cfg or DedupConfig(), id_col=id_col, text_col=text_col)
+    with tempfile.TemporaryDirectory(prefix="dsc-dedup-") as tmp:
+        in_dir, out_dir = Path(tmp, "in"), Path(tmp, "out")
+        write_parquet(df, in_dir / "frame.parquet")
+        stats = dedup_shards(in_dir, out_dir, cfg, executor)
+        layout = Layout(out_dir)
+        frame = pl.read_parquet(layout.output("frame"))
+        audit = pl.read_parquet(layout.audit("frame"))
+    return DedupResult(frame=frame, audit=audit, stats=stats)
+
+
+def _each(run: Executor, stage: Callable[..., R], items: Iterable[Any], *args: Any) -> list[R]:
+    """``stage(item, *args)`` for every item, shipped as plain data any executor can send."""
+    return run.map(_apply, [(stage, (item, *args)) for item in items])
+
+
+def _apply(call: tuple[Callable[..., R], tuple[Any, ...]]) -> R:
+    stage, args = call
+    return stage(*args)

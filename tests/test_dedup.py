@@ -1,0 +1,195 @@
+"""Near-dedup: MinHash accuracy, collisions, shard invariance, errors (dsc.dedup)."""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import replace
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dsc.atomic import write_parquet
+from dsc.dedup import (
+    DedupConfig,
+    DedupInputError,
+    dedup_frame,
+    dedup_shards,
+    minhash_signature,
+    minhash_similarity,
+)
+
+# Few permutations and partitions keep the end-to-end examples fast; the algorithm is the same.
+SMALL = DedupConfig(num_perm=64, num_partitions=3)
+
+words = st.text(alphabet="abcdefghij", min_size=1, max_size=4)
+
+
+def shingle_set(text: str, n: int = 5) -> set[str]:
+    """The slow obvious reference of the Rust shingling: lower-case, split, join n words."""
+    tokens = text.lower().split()
+    if not tokens:
+        return set()
+    n = min(n, len(tokens))
+    return {" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
+
+
+def estimate(left: str, right: str, cfg: DedupConfig) -> float:
+    sig = pl.DataFrame({"text": [left, right]}).select(minhash_signature("text", cfg))["text"]
+    frame = pl.DataFrame({"a": sig[:1], "b": sig[1:]})
+    return frame.select(minhash_similarity("a", "b")).item()
+
+
+@settings(derandomize=True)
+@given(
+    common=st.lists(words, max_size=120),
+    left_only=st.lists(words, max_size=120),
+    right_only=st.lists(words, max_size=120),
+)
+def test_estimate_within_four_standard_errors(common, left_only, right_only):
+    cfg = DedupConfig()
+    left, right = " ".join(common + left_only), " ".join(common + right_only)
+    a, b = shingle_set(left), shingle_set(right)
+    exact = len(a & b) / len(a | b) if a | b else 1.0
+    std_err = math.sqrt(exact * (1 - exact) / cfg.num_perm)
+    assert abs(estimate(left, right, cfg) - exact) <= 4 * std_err + 1e-9
+
+
+@settings(max_examples=25)
+@given(text=st.text(max_size=300), noise=st.sampled_from(["", "  ", "\n\t"]))
+def test_identical_texts_always_collide(text, noise):
+    # The second copy differs only in case and spacing, which normalisation removes.
+    df = pl.DataFrame({"id": [1, 2], "text": [text, noise + text.upper() + noise]})
+    if text.upper().lower() != text.lower():
+        df = df.with_columns(text=pl.lit(text))  # case folding that does not round-trip
+    result = dedup_frame(df, cfg=SMALL)
+    assert result.frame["cluster_id"].n_unique() == 1
+    assert result.frame["keep"].sum() == 1
+    assert result.audit["similarity"].to_list() == [1.0]
+
+
+def near_duplicate_corpus(seed: int, families: int = 12) -> pl.DataFrame:
+    """Random documents, each with copies that differ in a few words (or in many)."""
+    rng = random.Random(seed)
+    vocab = [f"w{i}" for i in range(400)]
+    ids, texts = [], []
+    for family in range(families):
+        base = [rng.choice(vocab) for _ in range(rng.randint(30, 200))]
+        for copy in range(rng.randint(1, 4)):
+            doc = list(base)
+            for _ in range(rng.choice([0, 1, 2, 40])):
+                doc[rng.randrange(len(doc))] = rng.choice(vocab)
+            ids.append(f"doc-{family}-{copy}")
+            texts.append(" ".join(doc))
+    return pl.DataFrame({"id": ids, "text": texts})
+
+
+def write_shards(df: pl.DataFrame, directory: Path, count: int, seed: int) -> None:
+    shuffled = df.sample(fraction=1.0, shuffle=True, seed=seed)
+    numbered = shuffled.with_row_index().with_columns(pl.col("index") % count)
+    for i, part in enumerate(numbered.partition_by("index", include_key=False)):
+        write_parquet(part, directory / f"part-{i:03d}.parquet")
+
+
+def read_sorted(directory: Path, key: str) -> pl.DataFrame:
+    return pl.read_parquet(sorted(directory.glob("*.parquet"))).sort(key)
+
+
+@settings(max_examples=8)
+@given(seed=st.integers(0, 10_000), shards=st.integers(1, 5))
+def test_results_do_not_depend_on_shard_count_or_order(tmp_path_factory, seed, shards):
+    df = near_duplicate_corpus(seed)
+    reference = dedup_frame(df, cfg=SMALL)
+    tmp = tmp_path_factory.mktemp("shards")
+    write_shards(df, tmp / "in", shards, seed)
+    dedup_shards(tmp / "in", tmp / "out", SMALL)
+    assert read_sorted(tmp / "out" / "data", "id").equals(reference.frame.sort("id"))
+    assert read_sorted(tmp / "out" / "audit", "removed_id").equals(
+        reference.audit.sort("removed_id")
+    )
+
+
+def test_copies_are_removed_and_audited():
+    df = near_duplicate_corpus(seed=7)
+    result = dedup_frame(df, cfg=SMALL)
+    frame = result.frame
+    # Every family keeps exactly its longest member among exact copies.
+    removed = frame.filter(~pl.col("keep"))
+    assert removed.height == result.audit.height == result.stats["removed"] > 0
+    kept_ids = set(frame.filter("keep")["id"])
+    assert set(result.audit["kept_id"]) <= kept_ids
+    assert result.audit["similarity"].min() >= SMALL.threshold - 0.25
+    clusters = result.stats["clusters"]
+    assert clusters["removed"] == removed.height
+    assert clusters["largest"] >= 2
+
+
+def test_rank_column_chooses_the_kept_row():
+    text = " ".join(f"t{i}" for i in range(50))
+    df = pl.DataFrame({"id": ["a", "b", "c"], "text": [text] * 3, "stars": [5, 50, 50]})
+    result = dedup_frame(df, cfg=replace(SMALL, rank_col="stars"))
+    # Highest stars wins; the tie between b and c goes to the smaller id.
+    assert result.frame.filter("keep")["id"].to_list() == ["b"]
+    assert result.frame["cluster_id"].to_list() == ["b", "b", "b"]
+
+
+def test_drop_removed_writes_only_kept_rows(tmp_path):
+    df = near_duplicate_corpus(seed=3)
+    write_parquet(df, tmp_path / "in" / "a.parquet")
+    stats = dedup_shards(tmp_path / "in", tmp_path / "out", replace(SMALL, drop_removed=True))
+    out = pl.read_parquet(tmp_path / "out" / "data" / "a.parquet")
+    assert out.height == df.height - stats["removed"]
+    assert out["keep"].all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"num_perm": 0}, "num_perm"),
+        ({"threshold": 0.0}, "threshold"),
+        ({"bands": 4}, "both bands and rows"),
+        ({"bands": 20, "rows": 20}, "bands x rows"),
+        ({"num_partitions": 0}, "num_partitions"),
+        ({"text_col": "id"}, "differ"),
+    ],
+)
+def test_config_is_validated(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        DedupConfig(**kwargs)
+
+
+def test_optimal_layout_puts_the_step_at_the_threshold():
+    bands, rows = DedupConfig().layout()
+    assert bands * rows <= 256
+
+    def collide(s: float) -> float:
+        return 1 - (1 - s**rows) ** bands
+
+    assert collide(0.9) > 0.95 and collide(0.6) < 0.05
+
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        (pl.DataFrame({"id": [1, 2], "text": ["a", None]}), "row 1: 'text' is null"),
+        (pl.DataFrame({"id": [1, 1], "text": ["a", "b"]}), "id 1 occurs more than once"),
+        (pl.DataFrame({"id": [1], "text": [b"a"]}), "must be String"),
+        (pl.DataFrame({"id": [1], "body": ["a"]}), "no column 'text'"),
+    ],
+)
+def test_bad_input_is_named(tmp_path, frame, message):
+    write_parquet(frame, tmp_path / "in" / "bad.parquet")
+    with pytest.raises(DedupInputError, match=message) as info:
+        dedup_shards(tmp_path / "in", tmp_path / "out", SMALL)
+    assert "bad.parquet" in str(info.value)
+
+
+def test_output_directory_must_be_fresh(tmp_path):
+    write_parquet(pl.DataFrame({"id": [1], "text": ["x"]}), tmp_path / "in" / "a.parquet")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "old.txt").write_text("previous run")
+    with pytest.raises(FileExistsError, match="not empty"):
+        dedup_shards(tmp_path / "in", tmp_path / "out", SMALL)
