@@ -6,12 +6,14 @@
 #![forbid(unsafe_code)]
 
 pub mod content;
+pub mod decont;
 pub mod file_filter;
 pub mod html;
 pub mod imports;
 pub mod langid;
 pub mod lsh;
 pub mod minhash;
+pub mod quality;
 pub mod repo_sample;
 pub mod stats;
 pub mod toposort;

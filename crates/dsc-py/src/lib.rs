@@ -1,10 +1,12 @@
 //! `dsc._dsc`: thin bindings over `dsc-core`. Each module wraps one stage's functions as
 //! Polars expression plugins (`#[polars_expr]`); the Python package registers them.
 
+mod decont;
 mod dedup;
 mod filters;
 mod input;
 mod ordering;
+mod screen;
 
 use pyo3::prelude::*;
 use pyo3_polars::PolarsAllocator;
@@ -22,5 +24,6 @@ fn _dsc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ordering::order_repositories, m)?)?;
     m.add_function(wrap_pyfunction!(ordering::file_imports, m)?)?;
     m.add_function(wrap_pyfunction!(ordering::min_in_degree_order, m)?)?;
+    m.add_class::<decont::PyDecontIndex>()?;
     Ok(())
 }

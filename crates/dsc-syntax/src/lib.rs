@@ -1,0 +1,467 @@
+//! Syntax screening with tree-sitter (PAPER.md stage 4, "a compiler / parser check").
+//!
+//! Each file is parsed with the tree-sitter grammar of its language and scored by the share of
+//! its bytes that the parser could not place: the bytes under `ERROR` nodes, plus one byte for
+//! each `MISSING` node (a token the parser had to invent, which covers no byte of the file but
+//! is still an error). A tree without either is clean.
+//!
+//! Parsing has a budget: a file larger than `max_bytes` is not parsed, and a parse that runs
+//! longer than `max_millis` is cancelled from tree-sitter's progress callback, so one
+//! pathological file costs at most the budget and gets a status instead of stalling a worker.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use tree_sitter::{Language, ParseOptions, ParseState, Parser, Tree};
+
+/// The grammars we ship, one per language we check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Grammar {
+    Bash,
+    C,
+    CSharp,
+    Cpp,
+    Go,
+    Java,
+    JavaScript,
+    Php,
+    Python,
+    Ruby,
+    Rust,
+    Tsx,
+    TypeScript,
+}
+
+impl Grammar {
+    pub const ALL: [Grammar; 13] = [
+        Grammar::Bash,
+        Grammar::C,
+        Grammar::CSharp,
+        Grammar::Cpp,
+        Grammar::Go,
+        Grammar::Java,
+        Grammar::JavaScript,
+        Grammar::Php,
+        Grammar::Python,
+        Grammar::Ruby,
+        Grammar::Rust,
+        Grammar::Tsx,
+        Grammar::TypeScript,
+    ];
+
+    /// The grammar for a language named as Linguist names it (the `lang` column).
+    pub fn for_language(lang: &str) -> Option<Grammar> {
+        Some(match lang {
+            "Shell" | "Bash" => Grammar::Bash,
+            "C" => Grammar::C,
+            "C#" => Grammar::CSharp,
+            "C++" => Grammar::Cpp,
+            "Go" => Grammar::Go,
+            "Java" => Grammar::Java,
+            "JavaScript" => Grammar::JavaScript,
+            "PHP" => Grammar::Php,
+            "Python" => Grammar::Python,
+            "Ruby" => Grammar::Ruby,
+            "Rust" => Grammar::Rust,
+            "TSX" => Grammar::Tsx,
+            "TypeScript" => Grammar::TypeScript,
+            _ => return None,
+        })
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    fn language(self) -> Language {
+        match self {
+            Grammar::Bash => tree_sitter_bash::LANGUAGE.into(),
+            Grammar::C => tree_sitter_c::LANGUAGE.into(),
+            Grammar::CSharp => tree_sitter_c_sharp::LANGUAGE.into(),
+            Grammar::Cpp => tree_sitter_cpp::LANGUAGE.into(),
+            Grammar::Go => tree_sitter_go::LANGUAGE.into(),
+            Grammar::Java => tree_sitter_java::LANGUAGE.into(),
+            Grammar::JavaScript => tree_sitter_javascript::LANGUAGE.into(),
+            // PHP files interleave HTML and `<?php ... ?>`; this grammar parses both.
+            Grammar::Php => tree_sitter_php::LANGUAGE_PHP.into(),
+            Grammar::Python => tree_sitter_python::LANGUAGE.into(),
+            Grammar::Ruby => tree_sitter_ruby::LANGUAGE.into(),
+            Grammar::Rust => tree_sitter_rust::LANGUAGE.into(),
+            Grammar::Tsx => tree_sitter_typescript::LANGUAGE_TSX.into(),
+            Grammar::TypeScript => tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
+        }
+    }
+}
+
+/// Per-file limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Files larger than this are not parsed.
+    pub max_bytes: usize,
+    /// Parses running longer than this are cancelled.
+    pub max_millis: u64,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Self {
+            max_bytes: 1 << 20,
+            max_millis: 2_000,
+        }
+    }
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SyntaxCheck {
+    /// No grammar for the file's language (or no language): nothing was checked.
+    Unsupported,
+    TooLarge,
+    TimedOut,
+    Parsed {
+        /// Share of the file's bytes under ERROR nodes, MISSING nodes counting one byte each.
+        error_share: f64,
+        clean: bool,
+    },
+}
+
+impl SyntaxCheck {
+    pub fn status(&self) -> &'static str {
+        match self {
+            SyntaxCheck::Unsupported => "unsupported",
+            SyntaxCheck::TooLarge => "too_large",
+            SyntaxCheck::TimedOut => "timeout",
+            SyntaxCheck::Parsed { .. } => "parsed",
+        }
+    }
+}
+
+/// A grammar that the linked tree-sitter core refuses (an ABI mismatch): a build problem,
+/// reported instead of silently passing every file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrammarError(pub String);
+
+impl fmt::Display for GrammarError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for GrammarError {}
+
+/// One parser per grammar, created on first use; a parser is reused across files.
+#[derive(Default)]
+pub struct Checker {
+    parsers: [Option<Parser>; Grammar::ALL.len()],
+}
+
+impl fmt::Debug for Checker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let loaded = self.parsers.iter().filter(|p| p.is_some()).count();
+        f.debug_struct("Checker").field("loaded", &loaded).finish()
+    }
+}
+
+impl Checker {
+    fn parser(&mut self, grammar: Grammar) -> Result<&mut Parser, GrammarError> {
+        let slot = &mut self.parsers[grammar.index()];
+        if slot.is_none() {
+            let mut parser = Parser::new();
+            parser
+                .set_language(&grammar.language())
+                .map_err(|e| GrammarError(format!("grammar {grammar:?} does not load: {e}")))?;
+            *slot = Some(parser);
+        }
+        slot.as_mut()
+            .ok_or_else(|| GrammarError(format!("grammar {grammar:?} has no parser")))
+    }
+
+    /// Check one file of language `lang` (Linguist name).
+    pub fn check(
+        &mut self,
+        text: &[u8],
+        lang: Option<&str>,
+        budget: Budget,
+    ) -> Result<SyntaxCheck, GrammarError> {
+        let Some(grammar) = lang.and_then(Grammar::for_language) else {
+            return Ok(SyntaxCheck::Unsupported);
+        };
+        if text.len() > budget.max_bytes {
+            return Ok(SyntaxCheck::TooLarge);
+        }
+        let first = self.parse(grammar, text, budget)?;
+        // Language detection calls every `.h` file C, but many are C++ headers; the C++
+        // grammar also parses most C, so a C file with errors gets a second reading with it
+        // and keeps the better one (each reading has its own time budget).
+        if let (
+            Grammar::C,
+            SyntaxCheck::Parsed {
+                clean: false,
+                error_share,
+            },
+        ) = (grammar, first)
+        {
+            let second = self.parse(Grammar::Cpp, text, budget)?;
+            if matches!(second, SyntaxCheck::Parsed { error_share: s, .. } if s < error_share) {
+                return Ok(second);
+            }
+        }
+        Ok(first)
+    }
+
+    fn parse(
+        &mut self,
+        grammar: Grammar,
+        text: &[u8],
+        budget: Budget,
+    ) -> Result<SyntaxCheck, GrammarError> {
+        let parser = self.parser(grammar)?;
+        match parse_within(parser, text, Duration::from_millis(budget.max_millis)) {
+            Some(tree) => Ok(score(&tree, text.len())),
+            None => {
+                // A cancelled parse would resume on the next call: start fresh instead.
+                parser.reset();
+                Ok(SyntaxCheck::TimedOut)
+            }
+        }
+    }
+}
+
+fn parse_within(parser: &mut Parser, text: &[u8], limit: Duration) -> Option<Tree> {
+    let started = Instant::now();
+    // Returning true from the progress callback cancels the parse.
+    let mut over_budget = |_: &ParseState| started.elapsed() > limit;
+    let options = ParseOptions::new().progress_callback(&mut over_budget);
+    let mut read = |offset: usize, _| text.get(offset..).unwrap_or_default();
+    parser.parse_with_options(&mut read, None, Some(options))
+}
+
+/// Sum the bytes under ERROR nodes (not descending into them) and count MISSING nodes,
+/// visiting only subtrees that contain an error.
+fn score(tree: &Tree, len: usize) -> SyntaxCheck {
+    let root = tree.root_node();
+    if !root.has_error() {
+        return SyntaxCheck::Parsed {
+            error_share: 0.0,
+            clean: true,
+        };
+    }
+    let mut error_bytes = 0usize;
+    let mut cursor = root.walk();
+    'walk: loop {
+        let node = cursor.node();
+        let descend = if node.is_error() {
+            error_bytes += node.end_byte() - node.start_byte();
+            false
+        } else if node.is_missing() {
+            error_bytes += 1;
+            false
+        } else {
+            node.has_error()
+        };
+        if descend && cursor.goto_first_child() {
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                break 'walk;
+            }
+        }
+    }
+    SyntaxCheck::Parsed {
+        error_share: (error_bytes as f64 / len.max(1) as f64).min(1.0),
+        clean: false,
+    }
+}
+
+/// A file to check: its content and its language, either possibly missing (null rows).
+pub type FileRef<'a> = (Option<&'a [u8]>, Option<&'a str>);
+
+/// Check many files in parallel on the rayon pool, one [`Checker`] per worker task.
+/// The result is in input order and does not depend on the number of threads.
+pub fn check_all(files: &[FileRef<'_>], budget: Budget) -> Result<Vec<SyntaxCheck>, GrammarError> {
+    files
+        .par_iter()
+        .map_init(Checker::default, |checker, (text, lang)| match text {
+            Some(text) => checker.check(text, *lang, budget),
+            None => Ok(SyntaxCheck::Unsupported),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str, lang: &str) -> SyntaxCheck {
+        Checker::default()
+            .check(text.as_bytes(), Some(lang), Budget::default())
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A valid snippet per language and a broken variant of it.
+    const SAMPLES: [(&str, &str, &str); 13] = [
+        (
+            "Shell",
+            "f() { echo \"$1\"; }\nf hi\n",
+            "f() { echo \"$1\"; \nif then fi fi\n",
+        ),
+        (
+            "C",
+            "int add(int a, int b) { return a + b; }\n",
+            "int add(int a, int b) { return a + ; }\n",
+        ),
+        (
+            "C#",
+            "class A { int F() { return 1; } }\n",
+            "class A { int F() { return 1 } \n",
+        ),
+        (
+            "C++",
+            "template <class T> T id(T x) { return x; }\n",
+            "template <class T> T id(T x) { return x }\n",
+        ),
+        (
+            "Go",
+            "package main\nfunc main() { x := 1; _ = x }\n",
+            "package main\nfunc main() { x := ; }\n",
+        ),
+        (
+            "Java",
+            "class A { void f() { int x = 1; } }\n",
+            "class A { void f() { int x = ; } }\n",
+        ),
+        (
+            "JavaScript",
+            "function f(a) { return a * 2; }\n",
+            "function f(a) { return a * ; }\n",
+        ),
+        (
+            "PHP",
+            "<?php\nfunction f($a) { return $a; }\n",
+            "<?php\nfunction f($a) { return $a }}\n",
+        ),
+        (
+            "Python",
+            "def f(x):\n    return x + 1\n",
+            "def f(x):\n    return x +\n",
+        ),
+        ("Ruby", "def f(x)\n  x + 1\nend\n", "def f(x)\n  x + \n"),
+        (
+            "Rust",
+            "fn f(x: u8) -> u8 { x + 1 }\n",
+            "fn f(x: u8) -> u8 { x + }\n",
+        ),
+        (
+            "TSX",
+            "const a = <div>{x}</div>;\n",
+            "const a = <div>{x</div>;\n",
+        ),
+        (
+            "TypeScript",
+            "function f(a: number): number { return a; }\n",
+            "function f(a: number): number { return a: ; }\n",
+        ),
+    ];
+
+    #[test]
+    fn every_grammar_loads_and_separates_valid_from_broken() {
+        for (lang, valid, broken) in SAMPLES {
+            assert_eq!(
+                check(valid, lang),
+                SyntaxCheck::Parsed {
+                    error_share: 0.0,
+                    clean: true
+                },
+                "{lang} valid"
+            );
+            match check(broken, lang) {
+                SyntaxCheck::Parsed { error_share, clean } => {
+                    assert!(!clean && error_share > 0.0, "{lang} broken not caught")
+                }
+                other => panic!("{lang}: {other:?}"),
+            }
+        }
+        assert_eq!(SAMPLES.len(), Grammar::ALL.len());
+    }
+
+    #[test]
+    fn c_headers_written_in_cpp_get_the_cpp_grammar() {
+        let header =
+            "#pragma once\nnamespace at {\nclass Tensor { public: int dim() const; };\n}\n";
+        let as_c = Checker::default()
+            .parse(Grammar::C, header.as_bytes(), Budget::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(as_c, SyntaxCheck::Parsed { clean: false, .. }));
+        let expected = SyntaxCheck::Parsed {
+            error_share: 0.0,
+            clean: true,
+        };
+        assert_eq!(check(header, "C"), expected);
+    }
+
+    #[test]
+    fn error_share_measures_the_broken_part() {
+        let valid = "def f(x):\n    return x\n".repeat(50);
+        let SyntaxCheck::Parsed { error_share, .. } = check(&format!("{valid})))(((\n"), "Python")
+        else {
+            panic!("not parsed")
+        };
+        assert!(error_share > 0.0 && error_share < 0.1, "{error_share}");
+    }
+
+    #[test]
+    fn budgets_give_a_status_not_a_hang() {
+        let mut checker = Checker::default();
+        let big = "x = 1\n".repeat(1000);
+        let small = Budget {
+            max_bytes: 100,
+            max_millis: 1000,
+        };
+        assert_eq!(
+            checker.check(big.as_bytes(), Some("Python"), small),
+            Ok(SyntaxCheck::TooLarge)
+        );
+        // Deeply nested brackets make the parser work hard; zero milliseconds cancels it.
+        let nested = format!("x = {}{}\n", "[".repeat(200_000), "]".repeat(200_000));
+        let instant = Budget {
+            max_bytes: usize::MAX,
+            max_millis: 0,
+        };
+        let timed = checker.check(nested.as_bytes(), Some("Python"), instant);
+        assert_eq!(timed, Ok(SyntaxCheck::TimedOut));
+        // The parser is usable again after a cancelled parse.
+        assert_eq!(
+            checker.check(b"y = 2\n", Some("Python"), Budget::default()),
+            Ok(SyntaxCheck::Parsed {
+                error_share: 0.0,
+                clean: true
+            })
+        );
+    }
+
+    #[test]
+    fn unknown_languages_are_unsupported_and_parallel_matches_serial() {
+        assert_eq!(check("anything", "Markdown"), SyntaxCheck::Unsupported);
+        let files: Vec<FileRef<'_>> = SAMPLES
+            .iter()
+            .flat_map(|(lang, valid, broken)| {
+                [
+                    (Some(valid.as_bytes()), Some(*lang)),
+                    (Some(broken.as_bytes()), Some(*lang)),
+                ]
+            })
+            .chain([(None, Some("Python")), (Some(&b"x"[..]), None)])
+            .collect();
+        let parallel = check_all(&files, Budget::default()).unwrap_or_else(|e| panic!("{e}"));
+        let mut checker = Checker::default();
+        for ((text, lang), got) in files.iter().zip(&parallel) {
+            let expected = match text {
+                Some(t) => checker.check(t, *lang, Budget::default()),
+                None => Ok(SyntaxCheck::Unsupported),
+            };
+            assert_eq!(Ok(*got), expected);
+        }
+    }
+}
