@@ -13,6 +13,13 @@ from dsc.corpus_config import CorpusConfig, load_config
 from dsc.executor import RayExecutor
 
 GOOD_PY = "def area(width, height):\n    return width * height\n"
+# HumanEval/2's canonical solution, reindented inside a real-looking file.
+LEAK = "def truncate_number(number: float) -> float:\n  return number % 1.0\n"
+
+
+@pytest.fixture(autouse=True)
+def local_benchmarks(benchmarks_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DSC_BENCHMARKS_DIR", str(benchmarks_dir))
 
 
 def make_repos(root: Path) -> Path:
@@ -25,6 +32,9 @@ def make_repos(root: Path) -> Path:
         "beta/notes.txt": "not a language of ours\n",
         "gamma/legacy.py": b"# caf\xe9\nprint('latin-1 text')\n",
         "gamma/minified.js": "var a=1;" * 200 + "\n",
+        "gamma/broken.py": "def f(:\n    return 1\n",
+        "gamma/helpers.py": "import math\n\n" + LEAK,
+        "delta/pkg/__init__.py": GOOD_PY,  # a vendored copy of alpha's package
     }
     for rel, content in files.items():
         path = root / rel
@@ -46,21 +56,38 @@ def test_build_writes_kept_files_and_an_audit_of_every_drop(tmp_path: Path, caps
     assert build_corpus.main(["--input", str(repos), "--out", str(out)]) == 0
     kept = pl.read_parquet(out / "files" / "*.parquet")
     dropped = pl.read_parquet(out / "dropped" / "*.parquet")
-    assert sorted(kept["path"]) == ["README.md", "pkg/__init__.py", "src/main.rs"]
-    assert kept.filter(pl.col("path") == "pkg/__init__.py")["content"].item() == GOOD_PY
-    reasons = dict(zip(dropped["path"], dropped["reason"], strict=True))
+    assert sorted(kept["repo"] + "/" + kept["path"]) == [
+        "alpha/README.md",
+        "alpha/pkg/__init__.py",
+        "beta/src/main.rs",
+        "delta/pkg/__init__.py",
+    ]
+    reasons = {(r["stage"], r["path"], r["reason"]) for r in dropped.iter_rows(named=True)}
     assert reasons == {
-        "pkg/gen_pb2.py": "generated",
-        "data/blob.bin": "unsupported_language",
-        "notes.txt": "unsupported_language",
-        "legacy.py": "invalid_utf8",
-        "minified.js": "max_line_length",
+        ("filters", "pkg/gen_pb2.py", "generated"),
+        ("filters", "data/blob.bin", "unsupported_language"),
+        ("filters", "notes.txt", "unsupported_language"),
+        ("filters", "legacy.py", "invalid_utf8"),
+        ("filters", "minified.js", "max_line_length"),
+        ("screen", "broken.py", "syntax_errors"),
+        ("decontaminate", "helpers.py", "contaminated"),
     }
+    leak = dropped.filter(pl.col("reason") == "contaminated").row(0, named=True)
+    assert leak["decont_benchmark"] == "humaneval"
+    assert leak["decont_item_id"] == "Python/2:canonical_solution"  # task id as published
+    # The vendored copy is the same repository sample: one of the two is dropped whole.
+    corpus = pl.read_parquet(out / "dedup" / "data" / "*.parquet")
+    assert sorted(corpus["repo"]) == ["alpha", "alpha", "beta"] or sorted(corpus["repo"]) == [
+        "alpha",
+        "beta",
+        "delta",
+    ]
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["files_in"] == 8 and summary["files_kept"] == 3
+    assert summary["files_in"] == 11 and summary["files_kept"] == 4
+    assert summary["samples"] == 4 and summary["samples_removed_as_duplicates"] == 1
     assert summary["dropped_by_reason"]["invalid_utf8"] == 1
     printed = capsys.readouterr().out
-    assert "max_line_length" in printed and "files kept: 3" in printed
+    assert "max_line_length" in printed and "files kept:          4" in printed
 
 
 def test_output_is_byte_identical_across_runs_and_shard_sizes(tmp_path: Path) -> None:
@@ -75,7 +102,7 @@ def test_output_is_byte_identical_across_runs_and_shard_sizes(tmp_path: Path) ->
         ["--input", str(repos), "--out", str(tmp_path / "c"), "--config", str(config)]
     )
     files = lambda d: pl.read_parquet(tmp_path / d / "files" / "*.parquet").sort("repo", "path")  # noqa: E731
-    assert len(list((tmp_path / "c" / "files").iterdir())) == 3
+    assert len(list((tmp_path / "c" / "files").iterdir())) == 4
     assert files("a").equals(files("c"))
 
 
@@ -91,7 +118,7 @@ def test_killed_run_resumes_only_unfinished_shards(tmp_path: Path, capsys) -> No
     (tmp_path / "out" / "files" / ".shard-00001.parquet.tmp").write_bytes(b"partial")
     capsys.readouterr()
     build_corpus.main(args)
-    assert "3 shards planned, 2 already done" in capsys.readouterr().out
+    assert "4 shards planned, 3 already done" in capsys.readouterr().out
     assert outputs(tmp_path / "out") == before
 
 
@@ -134,5 +161,5 @@ def test_ray_executor_gives_the_local_result(tmp_path: Path) -> None:
         )
     finally:
         ray.shutdown()
-    assert [s["dropped_by_reason"] for s in remote] == [s["dropped_by_reason"] for s in local]
+    assert [s.dropped_by_reason for s in remote] == [s.dropped_by_reason for s in local]
     assert outputs(tmp_path / "l") == outputs(tmp_path / "r")

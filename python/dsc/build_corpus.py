@@ -1,9 +1,17 @@
 """``python -m dsc.build_corpus``: raw repositories in, a clean code corpus out (PAPER.md §1).
 
-Repositories are packed into shards; each shard runs through the per-file stages and is
-written atomically with a completion marker, so a killed run resumes where it stopped and
-finished shards are never redone. Runs on this machine by default and on a Ray cluster with
-``--ray``. Without ``--input`` the embedded default input is the real code on this machine:
+Phase 1 runs shard by shard, each shard whole repositories: the rule-based filters
+(stage 1), syntax and quality screening (stage 4) and decontamination (stage 5) on each
+file, then the import-ordered repository samples (stage 2). Phase 2 near-deduplicates the
+samples of all shards (stage 3), so a duplicated repository is dropped whole.
+
+The per-file stages run before concatenation, unlike the paper's listing (screening and
+decontamination after dedup): dropping a file from an already concatenated sample would
+mean rebuilding it, while dropping it first lets the ordering see only the files that stay.
+
+Every output is written atomically; each shard gets a completion marker, so a killed run
+resumes where it stopped. Runs in this process by default and on a Ray cluster with
+``--ray``. Without ``--input``, the embedded default input is the real code on this machine:
 the interpreter's standard library and site-packages, each top-level package a repository.
 """
 
@@ -11,18 +19,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from dsc.atomic import write_json, write_parquet
 from dsc.corpus_config import CorpusConfig, load_config
-from dsc.executor import make_executor
+from dsc.decontaminate import DecontConfig, DecontIndex, decontaminate, index_from_config
+from dsc.dedup import dedup_shards
+from dsc.executor import Executor, make_executor
 from dsc.filters import REASONS, decode_text, filter_files
+from dsc.ordering import order_repositories
+from dsc.screen import screen
 from dsc.sources import (
     Repository,
     read_repositories,
@@ -30,10 +45,25 @@ from dsc.sources import (
     stdlib_repositories,
 )
 
+CONTAMINATED = "contaminated"
+
+#: Columns of the audit of dropped files (``OUT/dropped``), whatever stage dropped them.
+AUDIT_SCHEMA = {
+    "repo": pl.String,
+    "path": pl.String,
+    "lang": pl.String,
+    "stage": pl.String,
+    "reason": pl.String,
+    "n_bytes": pl.UInt32,
+    "decont_benchmark": pl.String,
+    "decont_item_id": pl.String,
+    "decont_span_text": pl.String,
+}
+
 
 @dataclass(frozen=True)
 class ShardTask:
-    """One unit of work: whole repositories, and where their outputs go."""
+    """One unit of phase 1: whole repositories, and where their outputs go."""
 
     index: int
     repos: tuple[Repository, ...]
@@ -47,6 +77,21 @@ class ShardTask:
     @property
     def marker(self) -> Path:
         return self.out_dir / "_done" / f"{self.name}.json"
+
+
+@dataclass(frozen=True)
+class ShardStats:
+    """What one shard did; written as its completion marker."""
+
+    shard: str
+    repos: int
+    files_in: int
+    bytes_in: int
+    files_kept: int
+    bytes_kept: int
+    samples: int
+    dropped_by_reason: dict[str, int]
+    config: dict[str, Any] = field(repr=False)
 
 
 def repository_bytes(repo: Repository, max_file_bytes: int) -> int:
@@ -69,65 +114,129 @@ def plan_shards(repos: Sequence[Repository], cfg: CorpusConfig, out_dir: Path) -
     return shards
 
 
-def run_shard(task: ShardTask) -> dict[str, object]:
-    """Filter one shard; write kept files, the audit of dropped ones, then the marker."""
+@cache
+def _decont_index(cfg: DecontConfig) -> DecontIndex:
+    """The benchmark index, built once per process (each Ray worker builds its own)."""
+    return index_from_config(cfg)
+
+
+def file_stages(raw: pl.DataFrame, cfg: CorpusConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Stages 1, 4 and 5 over one shard's files: (kept files, audit of dropped files)."""
+    checked = filter_files(raw.lazy(), cfg.filters).with_columns(
+        n_bytes=pl.col("raw").bin.size().cast(pl.UInt32)
+    )
+    text = checked.filter("keep").with_columns(content=decode_text("raw")).drop("raw")
+    screened = screen(text, cfg.screen, column="content")
+    checked_text = decontaminate(screened, _decont_index(cfg.decontaminate), column="content")
+    late_reason = pl.coalesce(
+        pl.col("screen_reason"), pl.when(pl.col(CONTAMINATED)).then(pl.lit(CONTAMINATED))
+    )
+    late = checked_text.with_columns(
+        reason=late_reason,
+        stage=pl.when(pl.col("screen_reason").is_not_null())
+        .then(pl.lit("screen"))
+        .otherwise(pl.lit("decontaminate")),
+    ).collect()
+    early_drops = checked.filter(~pl.col("keep")).with_columns(stage=pl.lit("filters")).collect()
+    late_drops = late.filter(pl.col("reason").is_not_null())
+    audit = pl.concat([_audit_rows(early_drops), _audit_rows(late_drops)])
+    kept = late.filter(pl.col("reason").is_null()).select("repo", "path", "lang", "content")
+    return kept, audit
+
+
+def _audit_rows(drops: pl.DataFrame) -> pl.DataFrame:
+    """``drops`` in the audit schema; columns a stage does not produce are null."""
+    return drops.select(
+        pl.col(name).cast(dtype) if name in drops.columns else pl.lit(None, dtype).alias(name)
+        for name, dtype in AUDIT_SCHEMA.items()
+    )
+
+
+def run_shard(task: ShardTask) -> ShardStats:
+    """Phase 1 for one shard; writes kept files, the audit, the samples, then the marker."""
     raw = read_repositories(task.repos, max_file_bytes=task.cfg.max_file_bytes)
-    checked = filter_files(raw.lazy(), task.cfg.filters).collect()
-    kept = checked.filter("keep").select("repo", "path", "lang", content=decode_text("raw"))
-    dropped = checked.filter(~pl.col("keep")).select(
-        "repo", "path", "lang", "reason", n_bytes=pl.col("raw").bin.size()
+    kept, audit = file_stages(raw, task.cfg)
+    samples = order_repositories(kept, task.cfg.ordering).with_columns(
+        id=pl.format("{}#{}", "repo", "sample_id")
     )
     write_parquet(kept, task.out_dir / "files" / f"{task.name}.parquet")
-    write_parquet(dropped, task.out_dir / "dropped" / f"{task.name}.parquet")
-    stats: dict[str, object] = {
-        "shard": task.name,
-        "repos": len(task.repos),
-        "files_in": checked.height,
-        "bytes_in": int(checked["raw"].bin.size().sum() or 0),
-        "files_kept": kept.height,
-        "bytes_kept": int(kept["content"].str.len_bytes().sum() or 0),
-        "dropped_by_reason": dict(Counter(dropped["reason"].to_list())),
-        "config": task.cfg.fingerprint(),
-    }
-    write_json(stats, task.marker)
+    write_parquet(audit, task.out_dir / "dropped" / f"{task.name}.parquet")
+    write_parquet(samples, task.out_dir / "samples" / f"{task.name}.parquet")
+    stats = ShardStats(
+        shard=task.name,
+        repos=len(task.repos),
+        files_in=raw.height,
+        bytes_in=int(raw["raw"].bin.size().sum() or 0),
+        files_kept=kept.height,
+        bytes_kept=int(kept["content"].str.len_bytes().sum() or 0),
+        samples=samples.height,
+        dropped_by_reason=dict(sorted(Counter(audit["reason"].to_list()).items())),
+        config=task.cfg.fingerprint(),
+    )
+    write_json(asdict(stats), task.marker)
     return stats
 
 
-def finished_stats(task: ShardTask) -> dict[str, object] | None:
+def finished_stats(task: ShardTask) -> ShardStats | None:
     """The stats of a shard finished by an earlier run with the same config, if any."""
     if not task.marker.exists():
         return None
-    stats: dict[str, object] = json.loads(task.marker.read_text())
-    if stats["config"] != task.cfg.fingerprint():
+    stats = ShardStats(**json.loads(task.marker.read_text()))
+    if stats.config != task.cfg.fingerprint():
         raise SystemExit(
             f"{task.marker}: finished with a different config; use a new --out directory"
         )
     return stats
 
 
-def summarize(all_stats: Sequence[dict[str, object]]) -> dict[str, object]:
-    reasons: Counter[str] = Counter()
-    for s in all_stats:
-        reasons.update(s["dropped_by_reason"])  # type: ignore[arg-type]
-    total = {
-        key: sum(int(s[key]) for s in all_stats)  # type: ignore[call-overload]
-        for key in ("repos", "files_in", "bytes_in", "files_kept", "bytes_kept")
-    }
-    return {"shards": len(all_stats), **total, "dropped_by_reason": dict(sorted(reasons.items()))}
+def run_dedup(out_dir: Path, cfg: CorpusConfig, executor: Executor, redo: bool) -> dict[str, Any]:
+    """Phase 2: near-dedup of all samples into ``OUT/dedup`` (redone whole if interrupted,
+    or if ``redo`` because phase 1 rewrote some shards)."""
+    dedup_dir = out_dir / "dedup"
+    stats_file = dedup_dir / "stats.json"
+    if stats_file.exists() and not redo:
+        stats: dict[str, Any] = json.loads(stats_file.read_text())
+        return stats
+    shutil.rmtree(dedup_dir, ignore_errors=True)  # a partial earlier attempt
+    return dedup_shards(out_dir / "samples", dedup_dir, cfg.dedup, executor)
 
 
-def print_summary(summary: dict[str, object]) -> None:
-    files_in = int(summary["files_in"])  # type: ignore[call-overload]
-    print(f"shards: {summary['shards']}  repositories: {summary['repos']}")
-    print(f"files in: {files_in:,}  ({int(summary['bytes_in']) / 1e6:,.1f} MB)")  # type: ignore[call-overload]
-    print(
-        f"files kept: {int(summary['files_kept']):,}  ({int(summary['bytes_kept']) / 1e6:,.1f} MB)"
-    )  # type: ignore[call-overload]
-    print("dropped by rule:")
-    dropped: dict[str, int] = summary["dropped_by_reason"]  # type: ignore[assignment]
-    for reason in REASONS:
-        n = dropped.get(reason, 0)
-        print(f"  {reason:<24}{n:>10,}  {100 * n / max(files_in, 1):6.2f} %")
+@dataclass(frozen=True)
+class Summary:
+    shards: int
+    repos: int
+    files_in: int
+    bytes_in: int
+    files_kept: int
+    bytes_kept: int
+    samples: int
+    samples_removed_as_duplicates: int
+    dropped_by_reason: dict[str, int]
+
+    @classmethod
+    def of(cls, shards: Sequence[ShardStats], dedup: dict[str, Any]) -> Summary:
+        reasons: Counter[str] = Counter()
+        for s in shards:
+            reasons.update(s.dropped_by_reason)
+        total = lambda key: sum(getattr(s, key) for s in shards)  # noqa: E731
+        return cls(
+            shards=len(shards),
+            **{k: total(k) for k in ("repos", "files_in", "bytes_in", "files_kept", "bytes_kept")},
+            samples=total("samples"),
+            samples_removed_as_duplicates=int(dedup["removed"]),
+            dropped_by_reason=dict(sorted(reasons.items())),
+        )
+
+    def print(self) -> None:
+        print(f"shards: {self.shards}  repositories: {self.repos}")
+        print(f"files in:   {self.files_in:>10,}  ({self.bytes_in / 1e6:,.1f} MB)")
+        print(f"files kept: {self.files_kept:>10,}  ({self.bytes_kept / 1e6:,.1f} MB)")
+        print(f"samples:    {self.samples:>10,}  ({self.samples_removed_as_duplicates:,} near-dup)")
+        print("files dropped by rule:")
+        known = [*REASONS, *sorted(set(self.dropped_by_reason) - set(REASONS))]
+        for reason in known:
+            n = self.dropped_by_reason.get(reason, 0)
+            print(f"  {reason:<24}{n:>10,}  {100 * n / max(self.files_in, 1):6.2f} %")
 
 
 def default_repositories() -> list[Repository]:
@@ -153,17 +262,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        return build(args)
+    except (FileNotFoundError, ValueError) as exc:  # bad config, missing benchmark data, ...
+        raise SystemExit(f"build_corpus: {exc}") from exc
+
+
+def build(args: argparse.Namespace) -> int:
     cfg = load_config(args.config) if args.config else CorpusConfig()
     repos = directory_repositories(args.input) if args.input else default_repositories()
     repos = repos[: args.max_repos] if args.max_repos else repos
     shards = plan_shards(repos, cfg, args.out)
     todo = [t for t in shards if finished_stats(t) is None]
     print(f"{len(shards)} shards planned, {len(shards) - len(todo)} already done", flush=True)
-    make_executor(args.ray).map(run_shard, todo)
-    summary = summarize([finished_stats(t) or {} for t in shards])
-    write_json(summary, args.out / "summary.json")
-    print_summary(summary)
-    print(f"corpus written to {args.out}")
+    executor = make_executor(args.ray)
+    executor.map(run_shard, todo)
+    dedup = run_dedup(args.out, cfg, executor, redo=bool(todo))
+    summary = Summary.of([s for t in shards if (s := finished_stats(t))], dedup)
+    write_json(asdict(summary), args.out / "summary.json")
+    summary.print()
+    print(f"corpus written to {args.out / 'dedup' / 'data'} (audit: {args.out / 'dropped'})")
     return 0
 
 

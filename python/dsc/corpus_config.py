@@ -8,14 +8,26 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from dsc.filters import FilterConfig
+from dsc.decontaminate import DecontConfig
+from dsc.dedup import DedupConfig
+from dsc.filters import BinaryProbe, FilterConfig
+from dsc.ordering import OrderingConfig
+from dsc.screen import QualityRules, ScreenConfig
 
 
 @dataclass(frozen=True)
 class CorpusConfig:
-    """Everything a corpus build depends on; its fingerprint guards resumed runs."""
+    """Everything a corpus build depends on; its fingerprint guards resumed runs.
+
+    One table per stage, in pipeline order (TOML: ``[filters]``, ``[screen]``, ...).
+    """
 
     filters: FilterConfig = field(default_factory=FilterConfig)
+    screen: ScreenConfig = field(default_factory=ScreenConfig)
+    decontaminate: DecontConfig = field(default_factory=DecontConfig)
+    ordering: OrderingConfig = field(default_factory=OrderingConfig)
+    # The corpus keeps one sample per near-duplicate cluster; the rest go to dedup's audit.
+    dedup: DedupConfig = field(default_factory=lambda: DedupConfig(drop_removed=True))
     # Repositories are packed into shards of about this many raw bytes; a shard is the unit
     # of work, of resumption and of distribution (a repository is never split).
     shard_bytes: int = 64 << 20
@@ -25,11 +37,35 @@ class CorpusConfig:
     def __post_init__(self) -> None:
         if self.shard_bytes <= 0 or self.max_file_bytes <= 0:
             raise ValueError("invalid corpus config: shard_bytes and max_file_bytes must be > 0")
+        if (self.dedup.id_col, self.dedup.text_col) != ("id", "text"):
+            raise ValueError("invalid corpus config: dedup runs on the samples' id and text")
 
     def fingerprint(self) -> dict[str, Any]:
         """The config as plain JSON values, stored with every shard's completion marker."""
-        fingerprint: dict[str, Any] = json.loads(json.dumps(asdict(self)))
+        fingerprint: dict[str, Any] = json.loads(json.dumps(asdict(self), default=str))
         return fingerprint
+
+
+# The config's tables (TOML sections) and the dataclasses they become.
+_TABLES: dict[str, Any] = {
+    "filters": FilterConfig,
+    "screen": ScreenConfig,
+    "decontaminate": DecontConfig,
+    "ordering": OrderingConfig,
+    "dedup": DedupConfig,
+}
+_NESTED: dict[str, Any] = {"binary": BinaryProbe, "rules": QualityRules}
+
+
+def _build(cls: Any, table: dict[str, Any]) -> Any:
+    """A config dataclass from a TOML table: lists become tuples, nested tables dataclasses."""
+    values = {
+        key: _build(_NESTED[key], value) if key in _NESTED and isinstance(value, dict)
+        else tuple(value) if isinstance(value, list)
+        else value
+        for key, value in table.items()
+    }  # fmt: skip
+    return cls(**values)
 
 
 def load_config(path: Path) -> CorpusConfig:
@@ -43,8 +79,9 @@ def load_config(path: Path) -> CorpusConfig:
     if unknown:
         raise ValueError(f"{path}: unknown config keys {unknown}; known: {sorted(known)}")
     try:
-        filters = data.pop("filters", {})
-        filters = {k: tuple(v) if isinstance(v, list) else v for k, v in filters.items()}
-        return CorpusConfig(filters=FilterConfig(**filters), **data)
+        tables = {
+            name: _build(cls, data.pop(name)) for name, cls in _TABLES.items() if name in data
+        }
+        return CorpusConfig(**tables, **data)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path}: {exc}") from exc

@@ -96,8 +96,6 @@ class FilterConfig:
             "need 0 <= data_min_chars <= data_max_chars",
         )
         _check(self.generated_scan_lines >= 0, "generated_scan_lines must be >= 0")
-        if isinstance(self.binary, dict):  # from TOML
-            object.__setattr__(self, "binary", BinaryProbe(**self.binary))
 
     def to_kwargs(self) -> dict[str, Any]:
         """The keyword arguments of the Rust filter (field names are shared)."""

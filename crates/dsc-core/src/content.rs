@@ -15,7 +15,10 @@ pub struct BinaryProbe {
 
 impl Default for BinaryProbe {
     fn default() -> Self {
-        Self { probe_bytes: 8192, max_control_frac: 0.3 }
+        Self {
+            probe_bytes: 8192,
+            max_control_frac: 0.3,
+        }
     }
 }
 
@@ -69,7 +72,10 @@ mod tests {
 
     #[test]
     fn text_passes() {
-        assert_eq!(decode_text("héllo\n".as_bytes(), &BinaryProbe::default()), Ok("héllo\n"));
+        assert_eq!(
+            decode_text("héllo\n".as_bytes(), &BinaryProbe::default()),
+            Ok("héllo\n")
+        );
     }
 
     #[test]
@@ -80,13 +86,21 @@ mod tests {
 
     #[test]
     fn nul_byte_means_binary() {
-        assert_eq!(decode_text(b"ab\0cd", &BinaryProbe::default()), Err(ContentProblem::Binary));
+        assert_eq!(
+            decode_text(b"ab\0cd", &BinaryProbe::default()),
+            Err(ContentProblem::Binary)
+        );
     }
 
     #[test]
     fn many_control_bytes_mean_binary() {
-        let raw: Vec<u8> = (0..100).map(|i| if i % 2 == 0 { 0x01 } else { b'a' }).collect();
-        assert_eq!(decode_text(&raw, &BinaryProbe::default()), Err(ContentProblem::Binary));
+        let raw: Vec<u8> = (0..100)
+            .map(|i| if i % 2 == 0 { 0x01 } else { b'a' })
+            .collect();
+        assert_eq!(
+            decode_text(&raw, &BinaryProbe::default()),
+            Err(ContentProblem::Binary)
+        );
     }
 
     #[test]

@@ -26,7 +26,12 @@ const fn lang(
     filenames: &'static [&'static str],
     interpreters: &'static [&'static str],
 ) -> Language {
-    Language { name, extensions, filenames, interpreters }
+    Language {
+        name,
+        extensions,
+        filenames,
+        interpreters,
+    }
 }
 
 /// The table of languages; tested for coverage and for unambiguous keys.
@@ -43,37 +48,84 @@ pub static LANGUAGES: &[Language] = &[
     lang("Bluespec", &["bsv"], &[], &[]),
     lang("C", &["c", "h"], &[], &[]),
     lang("C#", &["cs", "csx"], &[], &[]),
-    lang("Clojure", &["clj", "cljs", "cljc", "edn"], &[], &["clojure"]),
+    lang(
+        "Clojure",
+        &["clj", "cljs", "cljc", "edn"],
+        &[],
+        &["clojure"],
+    ),
     lang("CMake", &["cmake"], &["CMakeLists.txt"], &[]),
     lang("CoffeeScript", &["coffee"], &["Cakefile"], &["coffee"]),
-    lang("Common Lisp", &["lisp", "lsp", "cl", "asd"], &[], &["sbcl", "clisp"]),
+    lang(
+        "Common Lisp",
+        &["lisp", "lsp", "cl", "asd"],
+        &[],
+        &["sbcl", "clisp"],
+    ),
     lang(
         "C++",
-        &["cpp", "cc", "cxx", "c++", "hpp", "hh", "hxx", "h++", "ipp", "tpp", "inl"],
+        &[
+            "cpp", "cc", "cxx", "c++", "hpp", "hh", "hxx", "h++", "ipp", "tpp", "inl",
+        ],
         &[],
         &[],
     ),
     lang("CSS", &["css"], &[], &[]),
     lang("Cuda", &["cu", "cuh"], &[], &[]),
     lang("Dart", &["dart"], &[], &["dart"]),
-    lang("Dockerfile", &["dockerfile"], &["Dockerfile", "Containerfile"], &[]),
+    lang(
+        "Dockerfile",
+        &["dockerfile"],
+        &["Dockerfile", "Containerfile"],
+        &[],
+    ),
     lang("Elixir", &["ex", "exs"], &[], &["elixir"]),
     lang("Elm", &["elm"], &[], &[]),
     lang("Emacs Lisp", &["el"], &[".emacs"], &["emacs"]),
     lang("Erlang", &["erl", "hrl"], &["rebar.config"], &["escript"]),
     lang("F#", &["fs", "fsi", "fsx"], &[], &[]),
-    lang("Fortran", &["f", "for", "f77", "f90", "f95", "f03", "f08"], &[], &[]),
-    lang("GLSL", &["glsl", "vert", "frag", "geom", "tesc", "tese"], &[], &[]),
+    lang(
+        "Fortran",
+        &["f", "for", "f77", "f90", "f95", "f03", "f08"],
+        &[],
+        &[],
+    ),
+    lang(
+        "GLSL",
+        &["glsl", "vert", "frag", "geom", "tesc", "tese"],
+        &[],
+        &[],
+    ),
     lang("Go", &["go"], &[], &[]),
-    lang("Groovy", &["groovy", "gradle", "gvy"], &["Jenkinsfile"], &["groovy"]),
-    lang("Haskell", &["hs", "hs-boot"], &[], &["runhaskell", "runghc"]),
+    lang(
+        "Groovy",
+        &["groovy", "gradle", "gvy"],
+        &["Jenkinsfile"],
+        &["groovy"],
+    ),
+    lang(
+        "Haskell",
+        &["hs", "hs-boot"],
+        &[],
+        &["runhaskell", "runghc"],
+    ),
     lang("HTML", &["html", "htm", "xhtml"], &[], &[]),
     lang("Idris", &["idr"], &[], &[]),
     lang("Isabelle", &["thy"], &[], &[]),
     lang("Java", &["java"], &[], &[]),
     lang("Java Server Pages", &["jsp", "jspf"], &[], &[]),
-    lang("JavaScript", &["js", "mjs", "cjs", "jsx"], &[], &["node", "nodejs"]),
-    lang("JSON", &["json", "geojson", "jsonld"], &[".babelrc", ".eslintrc"], &[]),
+    lang(
+        "JavaScript",
+        &["js", "mjs", "cjs", "jsx"],
+        &[],
+        &["node", "nodejs"],
+    ),
+    lang(
+        "JSON",
+        &["json", "geojson", "jsonld"],
+        &[".babelrc", ".eslintrc"],
+        &[],
+    ),
     lang("Julia", &["jl"], &[], &["julia"]),
     lang("Jupyter Notebook", &["ipynb"], &[], &[]),
     lang("Kotlin", &["kt", "kts"], &[], &[]),
@@ -82,29 +134,64 @@ pub static LANGUAGES: &[Language] = &[
     lang("Literate CoffeeScript", &["litcoffee"], &[], &[]),
     lang("Literate Haskell", &["lhs"], &[], &[]),
     lang("Lua", &["lua"], &[], &["lua", "luajit"]),
-    lang("Makefile", &["mk", "mak", "make"], &["Makefile", "makefile", "GNUmakefile"], &["make"]),
+    lang(
+        "Makefile",
+        &["mk", "mak", "make"],
+        &["Makefile", "makefile", "GNUmakefile"],
+        &["make"],
+    ),
     lang("Maple", &["mpl", "maple"], &[], &[]),
     lang("Markdown", &["md", "markdown", "mdown", "mkd"], &[], &[]),
-    lang("Mathematica", &["nb", "wl", "wls", "mt"], &[], &["wolframscript"]),
+    lang(
+        "Mathematica",
+        &["nb", "wl", "wls", "mt"],
+        &[],
+        &["wolframscript"],
+    ),
     lang("MATLAB", &["m"], &[], &[]),
     lang("OCaml", &["ml", "mli", "mll", "mly"], &[], &["ocaml"]),
     lang("Pascal", &["pas", "pp", "dpr", "lpr"], &[], &[]),
     lang("Perl", &["pl", "pm", "t", "pod"], &[], &["perl"]),
-    lang("PHP", &["php", "phtml", "php3", "php4", "php5", "phps"], &[], &["php"]),
-    lang("PowerShell", &["ps1", "psm1", "psd1"], &[], &["pwsh", "powershell"]),
+    lang(
+        "PHP",
+        &["php", "phtml", "php3", "php4", "php5", "phps"],
+        &[],
+        &["php"],
+    ),
+    lang(
+        "PowerShell",
+        &["ps1", "psm1", "psd1"],
+        &[],
+        &["pwsh", "powershell"],
+    ),
     lang("Prolog", &["pro", "prolog"], &[], &["swipl"]),
     lang("Protocol Buffer", &["proto"], &[], &[]),
-    lang("Python", &["py", "pyi", "pyw"], &["SConstruct", "SConscript"], &["python"]),
+    lang(
+        "Python",
+        &["py", "pyi", "pyw"],
+        &["SConstruct", "SConscript"],
+        &["python"],
+    ),
     lang("R", &["r", "rd"], &[], &["rscript"]),
     lang("Racket", &["rkt", "rktl"], &[], &["racket"]),
     lang("reStructuredText", &["rst", "rest"], &[], &[]),
     lang("RMarkdown", &["rmd"], &[], &[]),
-    lang("Ruby", &["rb", "rake", "gemspec"], &["Rakefile", "Gemfile"], &["ruby"]),
+    lang(
+        "Ruby",
+        &["rb", "rake", "gemspec"],
+        &["Rakefile", "Gemfile"],
+        &["ruby"],
+    ),
     lang("Rust", &["rs"], &[], &[]),
     lang("SAS", &["sas"], &[], &[]),
     lang("Scala", &["scala", "sc"], &[], &["scala"]),
     lang("Scheme", &["scm", "ss", "sld"], &[], &["guile", "chicken"]),
-    lang("Shell", &["sh", "bash", "zsh", "ksh"], &[".bashrc", ".profile"], &["sh", "bash", "zsh", "ksh", "dash"]),
+    lang(
+        "Shell",
+        &["sh", "bash", "zsh", "ksh"],
+        &[".bashrc", ".profile"],
+        &["sh", "bash", "zsh", "ksh", "dash"],
+    ),
     lang("Smalltalk", &["st"], &[], &[]),
     lang("Solidity", &["sol"], &[], &[]),
     lang("SPARQL", &["sparql", "rq"], &[], &[]),
@@ -117,7 +204,12 @@ pub static LANGUAGES: &[Language] = &[
     lang("Tcsh", &["tcsh", "csh"], &[], &["tcsh", "csh"]),
     lang("TeX", &["tex", "sty", "cls", "ltx", "dtx"], &[], &[]),
     lang("Thrift", &["thrift"], &[], &[]),
-    lang("TypeScript", &["ts", "tsx", "mts", "cts"], &[], &["deno", "ts-node"]),
+    lang(
+        "TypeScript",
+        &["ts", "tsx", "mts", "cts"],
+        &[],
+        &["deno", "ts-node"],
+    ),
     lang("Verilog", &["v", "vh"], &[], &[]),
     lang("VHDL", &["vhd", "vhdl"], &[], &[]),
     lang("Visual Basic", &["vb", "bas", "vbs"], &[], &[]),
@@ -142,9 +234,12 @@ fn index() -> &'static Index {
             by_interpreter: HashMap::new(),
         };
         for l in LANGUAGES {
-            idx.by_filename.extend(l.filenames.iter().map(|f| (*f, l.name)));
-            idx.by_extension.extend(l.extensions.iter().map(|e| (*e, l.name)));
-            idx.by_interpreter.extend(l.interpreters.iter().map(|i| (*i, l.name)));
+            idx.by_filename
+                .extend(l.filenames.iter().map(|f| (*f, l.name)));
+            idx.by_extension
+                .extend(l.extensions.iter().map(|e| (*e, l.name)));
+            idx.by_interpreter
+                .extend(l.interpreters.iter().map(|i| (*i, l.name)));
         }
         idx
     })
@@ -214,9 +309,18 @@ mod tests {
         assert_eq!(detect_language("Lib/X.PY", b""), Some("Python"));
         assert_eq!(detect_language("x/CMakeLists.txt", b""), Some("CMake"));
         assert_eq!(detect_language("Makefile", b""), Some("Makefile"));
-        assert_eq!(detect_language("bin/tool", b"#!/usr/bin/env python3.11\n"), Some("Python"));
-        assert_eq!(detect_language("bin/run", b"#!/bin/bash -e\n"), Some("Shell"));
-        assert_eq!(detect_language("bin/s", b"#!/usr/bin/env -S node --x\n"), Some("JavaScript"));
+        assert_eq!(
+            detect_language("bin/tool", b"#!/usr/bin/env python3.11\n"),
+            Some("Python")
+        );
+        assert_eq!(
+            detect_language("bin/run", b"#!/bin/bash -e\n"),
+            Some("Shell")
+        );
+        assert_eq!(
+            detect_language("bin/s", b"#!/usr/bin/env -S node --x\n"),
+            Some("JavaScript")
+        );
         assert_eq!(detect_language("notes.txt", b"hello"), None);
         assert_eq!(detect_language(".py", b""), None);
         assert_eq!(detect_language("a.h", b""), Some("C"));

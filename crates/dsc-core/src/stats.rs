@@ -29,7 +29,13 @@ pub fn text_stats(text: &str) -> TextStats {
     } else {
         unicode_classes(text)
     };
-    let ratio = |num: u64, den: u64| if den == 0 { 0.0 } else { num as f64 / den as f64 };
+    let ratio = |num: u64, den: u64| {
+        if den == 0 {
+            0.0
+        } else {
+            num as f64 / den as f64
+        }
+    };
     TextStats {
         n_bytes: bytes.len() as u64,
         n_chars: chars,
@@ -62,11 +68,19 @@ fn scan_lines(bytes: &[u8]) -> Lines {
         lf += u64::from(is_lf);
         cr += u64::from(is_cr);
         chars += starts_char;
-        current = if is_lf | is_cr { 0 } else { current + starts_char };
+        current = if is_lf | is_cr {
+            0
+        } else {
+            current + starts_char
+        };
         longest = longest.max(current);
     }
     let trailing = u64::from(current > 0); // text not ending with a terminator
-    Lines { count: lf + cr - crlf + trailing, longest, total: chars - lf - cr }
+    Lines {
+        count: lf + cr - crlf + trailing,
+        longest,
+        total: chars - lf - cr,
+    }
 }
 
 /// (characters, letters, letters or digits) of ASCII text, branch-free so it vectorises.
@@ -86,7 +100,10 @@ fn unicode_classes(text: &str) -> (u64, u64, u64) {
     let (mut chars, mut alpha, mut alnum) = (0u64, 0u64, 0u64);
     let mut i = 0;
     while i < bytes.len() {
-        let run = bytes[i..].iter().position(|&b| b >= 0x80).unwrap_or(bytes.len() - i);
+        let run = bytes[i..]
+            .iter()
+            .position(|&b| b >= 0x80)
+            .unwrap_or(bytes.len() - i);
         let (c, a, n) = ascii_classes(&bytes[i..i + run]);
         (chars, alpha, alnum) = (chars + c, alpha + a, alnum + n);
         i += run;

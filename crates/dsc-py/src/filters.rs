@@ -17,9 +17,16 @@ fn text_stats_type(input_fields: &[Field]) -> PolarsResult<Field> {
     let fields = STATS_U64
         .iter()
         .map(|n| Field::new((*n).into(), DataType::UInt64))
-        .chain(STATS_F64.iter().map(|n| Field::new((*n).into(), DataType::Float64)))
+        .chain(
+            STATS_F64
+                .iter()
+                .map(|n| Field::new((*n).into(), DataType::Float64)),
+        )
         .collect();
-    Ok(Field::new(input_fields[0].name().clone(), DataType::Struct(fields)))
+    Ok(Field::new(
+        input_fields[0].name().clone(),
+        DataType::Struct(fields),
+    ))
 }
 
 /// Per-file statistics as a struct column (one pass per file; a null row has null fields).
@@ -77,7 +84,10 @@ fn filter_reason_expr(inputs: &[Series], kwargs: FilterConfig) -> PolarsResult<S
     let langs = strings(&inputs[1], "lang")?;
     let out: StringChunked = contents
         .zip(langs.iter())
-        .map(|(raw, lang)| raw.and_then(|r| filter.check_raw(r, lang)).map(|r| r.as_str()))
+        .map(|(raw, lang)| {
+            raw.and_then(|r| filter.check_raw(r, lang))
+                .map(|r| r.as_str())
+        })
         .collect();
     Ok(out.with_name(inputs[0].name().clone()).into_series())
 }
