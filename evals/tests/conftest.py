@@ -5,25 +5,14 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from dsc_evals.config import ExecConfig, Isolation, Limits
 from dsc_evals.execution import Engine
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 # Short limits keep the hostile programs (infinite loops, fork bombs) quick to end.
 FAST_LIMITS = Limits(timeout_s=3.0, cpu_s=3)
-
-
-@pytest.fixture(scope="session")
-def benchmarks_dir() -> Path:
-    """The benchmark data (``DSC_BENCHMARKS_DIR``, default ``../shared/benchmarks``)."""
-    path = Path(os.environ.get("DSC_BENCHMARKS_DIR", REPO_ROOT.parent / "shared" / "benchmarks"))
-    if not path.is_dir():
-        pytest.fail(f"benchmark data not found at {path}: set DSC_BENCHMARKS_DIR")
-    return path
 
 
 @pytest.fixture(scope="session")

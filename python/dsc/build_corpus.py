@@ -23,7 +23,7 @@ import shutil
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -79,11 +79,10 @@ class ShardTask:
         return self.out_dir / "_done" / f"{self.name}.json"
 
 
-@dataclass(frozen=True)
-class ShardStats:
-    """What one shard did; written as its completion marker."""
+@dataclass(frozen=True, kw_only=True)
+class Counts:
+    """What went in and out of phase 1, for one shard or summed over all."""
 
-    shard: str
     repos: int
     files_in: int
     bytes_in: int
@@ -91,6 +90,13 @@ class ShardStats:
     bytes_kept: int
     samples: int
     dropped_by_reason: dict[str, int]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShardStats(Counts):
+    """What one shard did; written as its completion marker."""
+
+    shard: str
     config: dict[str, Any] = field(repr=False)
 
 
@@ -201,30 +207,28 @@ def run_dedup(out_dir: Path, cfg: CorpusConfig, executor: Executor, redo: bool) 
     return dedup_shards(out_dir / "samples", dedup_dir, cfg.dedup, executor)
 
 
-@dataclass(frozen=True)
-class Summary:
+@dataclass(frozen=True, kw_only=True)
+class Summary(Counts):
+    """The whole run: phase-1 counts summed over shards, and what dedup removed."""
+
     shards: int
-    repos: int
-    files_in: int
-    bytes_in: int
-    files_kept: int
-    bytes_kept: int
-    samples: int
     samples_removed_as_duplicates: int
-    dropped_by_reason: dict[str, int]
 
     @classmethod
     def of(cls, shards: Sequence[ShardStats], dedup: dict[str, Any]) -> Summary:
         reasons: Counter[str] = Counter()
         for s in shards:
             reasons.update(s.dropped_by_reason)
-        total = lambda key: sum(getattr(s, key) for s in shards)  # noqa: E731
+        sums = {
+            f.name: sum(getattr(s, f.name) for s in shards)
+            for f in fields(Counts)
+            if f.name != "dropped_by_reason"
+        }
         return cls(
-            shards=len(shards),
-            **{k: total(k) for k in ("repos", "files_in", "bytes_in", "files_kept", "bytes_kept")},
-            samples=total("samples"),
-            samples_removed_as_duplicates=int(dedup["removed"]),
+            **sums,
             dropped_by_reason=dict(sorted(reasons.items())),
+            shards=len(shards),
+            samples_removed_as_duplicates=int(dedup["removed"]),
         )
 
     def print(self) -> None:

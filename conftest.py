@@ -1,4 +1,5 @@
-"""Shared test configuration: hypothesis profiles and the published benchmark data."""
+"""Test configuration shared by every suite (tests/, evals/tests/): hypothesis profiles and
+the published benchmark data."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ settings.register_profile(
 settings.register_profile("dev", max_examples=60, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parent
 
 
 @pytest.fixture(scope="session")
