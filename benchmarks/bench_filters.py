@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 
 import polars as pl
+
 from dsc import filters
 from dsc import filters_reference as ref
 from dsc.filters import FilterConfig

@@ -21,11 +21,12 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from torch import Tensor, nn
+from transformers import LlamaConfig, LlamaForCausalLM
+
 from dsc_trainer.config import ModelConfig, named_config
 from dsc_trainer.hf_convert import config_to_hf, ours_to_hf
 from dsc_trainer.model import Transformer
-from torch import Tensor, nn
-from transformers import LlamaConfig, LlamaForCausalLM
 
 
 def optimizer(model: nn.Module) -> torch.optim.Optimizer:

@@ -6,11 +6,12 @@ from dataclasses import replace
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from dsc import filters
 from dsc import filters_reference as ref
 from dsc.filters import FilterConfig
-from hypothesis import given
-from hypothesis import strategies as st
 
 
 def stats_of(texts: list[str]) -> list[dict[str, float]]:
@@ -123,7 +124,9 @@ def test_filter_reason_matches_reference(rows: list[tuple[str, str | None]]) -> 
         schema={"raw": pl.Binary, "lang": pl.String},
     )
     got = df.select(filters.filter_reason("raw", "lang", cfg)).to_series().to_list()
-    assert got == [ref.filter_reason(raw, lang, cfg) for raw, (_, lang) in zip(raws, rows, strict=True)]
+    assert got == [
+        ref.filter_reason(raw, lang, cfg) for raw, (_, lang) in zip(raws, rows, strict=True)
+    ]
 
 
 def test_avg_line_length_threshold() -> None:

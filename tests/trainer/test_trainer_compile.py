@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from dsc_trainer.attention import packed_context
 from dsc_trainer.config import named_config
 from dsc_trainer.model import Block

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
 from dsc_trainer.config import named_config
 from dsc_trainer.generation import cut_at_stop, generate, top_p_filter
 from dsc_trainer.hf_convert import load_checkpoint
 from dsc_trainer.model import Transformer
-from hypothesis import given
-from hypothesis import strategies as st
 
 PROMPTS = [[5, 17, 99, 3, 42, 8, 8, 1], [77], [12, 64, 31, 2, 90]]
 

@@ -6,6 +6,9 @@ import json
 
 import pytest
 import torch
+from safetensors.torch import save_file
+from transformers import LlamaForCausalLM
+
 from dsc_trainer.config import ModelConfig, named_config
 from dsc_trainer.hf_convert import (
     config_from_hf,
@@ -15,8 +18,6 @@ from dsc_trainer.hf_convert import (
     save_checkpoint,
 )
 from dsc_trainer.model import Transformer
-from safetensors.torch import save_file
-from transformers import LlamaForCausalLM
 
 TOLERANCE = 1e-4  # fp32 on CPU
 

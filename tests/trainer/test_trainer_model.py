@@ -8,6 +8,9 @@ import math
 
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
 from dsc_trainer.attention import (
     ENV_BACKEND,
     attend,
@@ -19,8 +22,6 @@ from dsc_trainer.attention import (
 from dsc_trainer.config import ModelConfig
 from dsc_trainer.model import Transformer
 from dsc_trainer.rope import apply_rope, rope_tables
-from hypothesis import given
-from hypothesis import strategies as st
 
 TINY = ModelConfig(
     vocab_size=128, d_model=64, n_layers=2, n_heads=4, n_kv_heads=2, d_ff=160, rope_scaling=4.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from dsc_trainer.config import SIZES, ModelConfig, named_config
 from dsc_trainer.model import Transformer
 from dsc_trainer.sizes import main

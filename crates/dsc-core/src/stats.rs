@@ -20,15 +20,21 @@ pub struct TextStats {
     pub alnum_frac: f64,
 }
 
-/// Compute [`TextStats`] of `text`: one pass for lines, one for character classes.
+/// Compute [`TextStats`] of `text` in one pass over 64-byte blocks (plus a pass over the
+/// non-ASCII characters, if any, for their Unicode categories).
 pub fn text_stats(text: &str) -> TextStats {
     let bytes = text.as_bytes();
-    let lines = scan_lines(bytes);
-    let (chars, alpha, alnum) = if text.is_ascii() {
-        ascii_classes(bytes)
-    } else {
-        unicode_classes(text)
-    };
+    let scan = scan_blocks(bytes);
+    let (mut alpha, mut number) = ascii_letters_digits(bytes);
+    if !text.is_ascii() {
+        for c in text.chars().filter(|c| !c.is_ascii()) {
+            match general_class(c) {
+                Class::Letter => alpha += 1,
+                Class::Number => number += 1,
+                Class::Other => {}
+            }
+        }
+    }
     let ratio = |num: u64, den: u64| {
         if den == 0 {
             0.0
@@ -36,89 +42,110 @@ pub fn text_stats(text: &str) -> TextStats {
             num as f64 / den as f64
         }
     };
+    let lines = &scan.lines;
     TextStats {
         n_bytes: bytes.len() as u64,
-        n_chars: chars,
+        n_chars: scan.chars,
         n_lines: lines.count,
         max_line_len: lines.longest,
         avg_line_len: ratio(lines.total, lines.count),
-        alpha_frac: ratio(alpha, chars),
-        alnum_frac: ratio(alnum, chars),
+        alpha_frac: ratio(alpha, scan.chars),
+        alnum_frac: ratio(alpha + number, scan.chars),
     }
 }
 
 /// Line count, longest line and total characters of all lines (terminators excluded).
+#[derive(Default)]
 struct Lines {
     count: u64,
     longest: u64,
     total: u64,
 }
 
-/// One branch-free pass over UTF-8 bytes. Every `\r` and `\n` ends the current line; the
-/// empty "line" between the two bytes of a `\r\n` is not counted (`crlf` is subtracted).
-fn scan_lines(bytes: &[u8]) -> Lines {
-    let (mut current, mut longest, mut chars) = (0u64, 0u64, 0u64);
-    let (mut lf, mut cr, mut crlf, mut prev_cr) = (0u64, 0u64, 0u64, false);
-    for &b in bytes {
-        let (is_lf, is_cr) = (b == b'\n', b == b'\r');
-        // A UTF-8 continuation byte (0b10xx_xxxx) does not start a character.
-        let starts_char = u64::from((b as i8) >= -0x40);
-        crlf += u64::from(prev_cr & is_lf);
-        prev_cr = is_cr;
-        lf += u64::from(is_lf);
-        cr += u64::from(is_cr);
-        chars += starts_char;
-        current = if is_lf | is_cr {
-            0
-        } else {
-            current + starts_char
-        };
-        longest = longest.max(current);
-    }
-    let trailing = u64::from(current > 0); // text not ending with a terminator
-    Lines {
-        count: lf + cr - crlf + trailing,
-        longest,
-        total: chars - lf - cr,
+impl Lines {
+    fn add(&mut self, chars: u64) {
+        self.count += 1;
+        self.longest = self.longest.max(chars);
+        self.total += chars;
     }
 }
 
-/// (characters, letters, letters or digits) of ASCII text, branch-free so it vectorises.
-fn ascii_classes(bytes: &[u8]) -> (u64, u64, u64) {
-    let (mut alpha, mut digit) = (0u64, 0u64);
-    for &b in bytes {
-        alpha += u64::from((b | 0x20).wrapping_sub(b'a') < 26);
-        digit += u64::from(b.wrapping_sub(b'0') < 10);
-    }
-    (bytes.len() as u64, alpha, alpha + digit)
+/// Lines and characters of the bytes.
+struct Scan {
+    lines: Lines,
+    chars: u64,
 }
 
-/// (characters, letters, letters or numbers) by Unicode general category. ASCII runs, the
-/// bulk of real code even in files with some non-ASCII text, take the vectorised path.
-fn unicode_classes(text: &str) -> (u64, u64, u64) {
-    let bytes = text.as_bytes();
-    let (mut chars, mut alpha, mut alnum) = (0u64, 0u64, 0u64);
-    let mut i = 0;
-    while i < bytes.len() {
-        let run = bytes[i..]
-            .iter()
-            .position(|&b| b >= 0x80)
-            .unwrap_or(bytes.len() - i);
-        let (c, a, n) = ascii_classes(&bytes[i..i + run]);
-        (chars, alpha, alnum) = (chars + c, alpha + a, alnum + n);
-        i += run;
-        // `i` is at a char boundary: the run ended at the lead byte of a non-ASCII char.
-        if let Some(ch) = text.get(i..).and_then(|rest| rest.chars().next()) {
-            chars += 1;
-            match general_class(ch) {
-                Class::Letter => (alpha, alnum) = (alpha + 1, alnum + 1),
-                Class::Number => alnum += 1,
-                Class::Other => {}
-            }
-            i += ch.len_utf8();
+/// Bit masks of one 64-byte block: line terminators, `\r`s and UTF-8 continuation bytes.
+/// Plain loops over a fixed-size array, so the compiler turns them into SIMD compares; the
+/// line walk then touches only the terminators.
+#[derive(Default)]
+struct BlockMasks {
+    term: u64,
+    cr: u64,
+    cont: u64,
+}
+
+fn block_masks(block: &[u8; 64]) -> BlockMasks {
+    let mut m = BlockMasks::default();
+    for (i, &b) in block.iter().enumerate() {
+        m.term |= u64::from((b == b'\n') | (b == b'\r')) << i;
+        m.cr |= u64::from(b == b'\r') << i;
+        m.cont |= u64::from((b as i8) < -0x40) << i;
+    }
+    m
+}
+
+/// ASCII letters and digits. Counted in byte-wide lanes over 255-byte chunks (a chunk cannot
+/// overflow a u8), which the compiler vectorises.
+fn ascii_letters_digits(bytes: &[u8]) -> (u64, u64) {
+    let (mut letters, mut digits) = (0u64, 0u64);
+    for chunk in bytes.chunks(255) {
+        let (mut l, mut d) = (0u8, 0u8);
+        for &b in chunk {
+            l += u8::from((b | 0x20).wrapping_sub(b'a') < 26);
+            d += u8::from(b.wrapping_sub(b'0') < 10);
         }
+        letters += u64::from(l);
+        digits += u64::from(d);
     }
-    (chars, alpha, alnum)
+    (letters, digits)
+}
+
+/// Lines of UTF-8 bytes, in one pass. Every `\r` and `\n` ends a line, except the `\n` of a
+/// `\r\n`; a line's length in characters is the difference of the character offsets of its
+/// ends (byte offset minus the continuation bytes before it).
+fn scan_blocks(bytes: &[u8]) -> Scan {
+    let mut lines = Lines::default();
+    let mut line_start = 0u64; // character offset where the current line starts
+    let mut cont_before = 0u64; // continuation bytes before the current block
+    let mut last_cr = None; // byte offset of the last \r
+    for (index, chunk) in bytes.chunks(64).enumerate() {
+        let mut block = [0u8; 64]; // zero padding matches none of the masks
+        block[..chunk.len()].copy_from_slice(chunk);
+        let m = block_masks(&block);
+        let mut pending = m.term;
+        while pending != 0 {
+            let bit = pending.trailing_zeros();
+            pending &= pending - 1;
+            let pos = index * 64 + bit as usize;
+            let below = (1u64 << bit) - 1;
+            let offset = pos as u64 - cont_before - u64::from((m.cont & below).count_ones());
+            let is_cr = (m.cr >> bit) & 1 == 1;
+            let completes_crlf = !is_cr && last_cr.is_some_and(|c| c + 1 == pos);
+            if !completes_crlf {
+                lines.add(offset - line_start);
+            }
+            line_start = offset + 1;
+            last_cr = is_cr.then_some(pos);
+        }
+        cont_before += u64::from(m.cont.count_ones());
+    }
+    let chars = bytes.len() as u64 - cont_before;
+    if line_start < chars {
+        lines.add(chars - line_start);
+    }
+    Scan { lines, chars }
 }
 
 enum Class {
