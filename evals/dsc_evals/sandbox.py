@@ -89,23 +89,35 @@ class Sandbox:
             args.append("--unshare-user")
         args += ["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"]
         args += ["--perms", "1777", "--size", str(limits.tmp_size_mib * MIB), "--tmpfs", "/tmp"]
-        return [*args, *_hide_home(self.python), "--chdir", "/tmp"]
+        needed = _needed_paths(self.python)
+        args += _give_back(needed, Path("/tmp").resolve())
+        return [*args, *_hide_home(needed), "--chdir", "/tmp"]
 
 
-def _hide_home(python: str) -> list[str]:
-    """Mount an empty tmpfs over the harness's home, giving back (read-only) only the Python
-    installation when it lives there (pyenv does), so the sandbox uid can still run Python."""
+def _needed_paths(python: str) -> set[Path]:
+    """What the sandbox must still see: the Python installation (a venv's and the one it points
+    to) and this package (the fork server)."""
+    needed = {Path(python).absolute().parent.parent, Path(python).resolve().parent.parent}
+    return {path.resolve() for path in needed} | {Path(__file__).resolve().parent}
+
+
+def _hide_home(needed: set[Path]) -> list[str]:
+    """Mount an empty tmpfs over the harness's home, giving back (read-only) the ``needed``
+    paths that live there (pyenv's Python does), so the sandbox uid can still run Python."""
     home = Path(os.environ.get("HOME", "/")).resolve()
     if home == Path("/") or not home.is_dir():
         return []
-    args = ["--perms", "0755", "--tmpfs", str(home)]
-    # The installation (a venv's and the one it points to) and this package (the fork server).
-    needed = {Path(python).absolute().parent.parent, Path(python).resolve().parent.parent}
-    needed = {path.resolve() for path in needed} | {Path(__file__).resolve().parent}
+    return ["--perms", "0755", "--tmpfs", str(home), *_give_back(needed, home)]
+
+
+def _give_back(needed: set[Path], hidden: Path) -> list[str]:
+    """Bind back, read-only, the ``needed`` paths under ``hidden`` (a directory a tmpfs hides:
+    a checkout or venv under /tmp, an interpreter under the home directory)."""
+    args: list[str] = []
     for path in sorted(needed):
-        if path != home and home in path.parents:
+        if path != hidden and hidden in path.parents:
             # bwrap would create the directories in between as 0700, unreadable to the sandbox uid.
-            between = [p for p in reversed(path.parents) if home in p.parents]
+            between = [p for p in reversed(path.parents) if hidden in p.parents]
             for directory in between:
                 args += ["--perms", "0755", "--dir", str(directory)]
             args += ["--ro-bind", str(path), str(path)]
