@@ -195,8 +195,10 @@ def _empty(root: Path) -> None:
         root.chmod(0o700)
     for dirpath, dirnames, _ in os.walk(root):
         for name in dirnames:
-            with contextlib.suppress(OSError):
-                os.chmod(os.path.join(dirpath, name), 0o700, follow_symlinks=False)
+            path = os.path.join(dirpath, name)
+            if not os.path.islink(path):  # a program's symlink must not redirect the chmod
+                with contextlib.suppress(OSError):
+                    os.chmod(path, 0o700)
     for entry in root.iterdir():
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)

@@ -24,6 +24,9 @@ from pathlib import Path
 
 from dsc_evals.config import MIB, Isolation, Limits
 
+# The fork server's root inside the bubblewrap sandbox (on its private /tmp).
+BWRAP_ROOT = "/tmp/sandbox"
+
 # The only variables a sandboxed program sees: nothing of the harness's environment leaks in.
 SANDBOX_ENV: dict[str, str] = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -91,7 +94,10 @@ class Sandbox:
         args += ["--perms", "1777", "--size", str(limits.tmp_size_mib * MIB), "--tmpfs", "/tmp"]
         needed = _needed_paths(self.python)
         args += _give_back(needed, Path("/tmp").resolve())
-        return [*args, *_hide_home(needed), "--chdir", "/tmp"]
+        # The fork server empties its root between programs: a directory of its own, so the
+        # checkout bound back above (when it lives under /tmp) is never part of it.
+        args += ["--perms", "1777", "--dir", BWRAP_ROOT]
+        return [*args, *_hide_home(needed), "--chdir", BWRAP_ROOT]
 
 
 def _needed_paths(python: str) -> set[Path]:

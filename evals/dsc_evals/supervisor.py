@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from dsc_evals.config import MIB, Isolation, Limits
-from dsc_evals.sandbox import SANDBOX_ENV, Sandbox
+from dsc_evals.sandbox import BWRAP_ROOT, SANDBOX_ENV, Sandbox
 
 FORKSERVER = Path(__file__).resolve().parent / "forkserver.py"
 REPLY_GRACE_S = 5.0  # the server's own timeouts fire first; this catches a server that hangs
@@ -66,7 +66,7 @@ class Supervisor:
 
     def _start(self) -> subprocess.Popen[bytes]:
         if self.sandbox.mode is Isolation.BWRAP:
-            root = "/tmp"  # the sandbox's private tmpfs
+            root = BWRAP_ROOT  # on the sandbox's private tmpfs
         else:
             self._root = Path(tempfile.mkdtemp(prefix="dsc-evals-"))
             if self.sandbox.uid is not None:
