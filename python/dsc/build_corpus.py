@@ -128,10 +128,12 @@ def _decont_index(cfg: DecontConfig) -> DecontIndex:
 
 def file_stages(raw: pl.DataFrame, cfg: CorpusConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Stages 1, 4 and 5 over one shard's files: (kept files, audit of dropped files)."""
-    checked = filter_files(raw.lazy(), cfg.filters).with_columns(
-        n_bytes=pl.col("raw").bin.size().cast(pl.UInt32)
+    checked = (
+        filter_files(raw.lazy(), cfg.filters)
+        .with_columns(n_bytes=pl.col("raw").bin.size().cast(pl.UInt32))
+        .collect()
     )
-    text = checked.filter("keep").with_columns(content=decode_text("raw")).drop("raw")
+    text = checked.lazy().filter("keep").with_columns(content=decode_text("raw")).drop("raw")
     screened = screen(text, cfg.screen, column="content")
     checked_text = decontaminate(screened, _decont_index(cfg.decontaminate), column="content")
     late_reason = pl.coalesce(
@@ -143,7 +145,7 @@ def file_stages(raw: pl.DataFrame, cfg: CorpusConfig) -> tuple[pl.DataFrame, pl.
         .then(pl.lit("screen"))
         .otherwise(pl.lit("decontaminate")),
     ).collect()
-    early_drops = checked.filter(~pl.col("keep")).with_columns(stage=pl.lit("filters")).collect()
+    early_drops = checked.filter(~pl.col("keep")).with_columns(stage=pl.lit("filters"))
     late_drops = late.filter(pl.col("reason").is_not_null())
     audit = pl.concat([_audit_rows(early_drops), _audit_rows(late_drops)])
     kept = late.filter(pl.col("reason").is_null()).select("repo", "path", "lang", "content")
