@@ -3,7 +3,8 @@
 //! Nothing here knows about Python or Polars: the `dsc-py` crate wraps these functions as
 //! Polars expression plugins. Every function is testable with `cargo test -p dsc-core`.
 
-#![forbid(unsafe_code)]
+// One audited `unsafe` call: the run-time CPU-feature dispatch of the MinHash kernel.
+#![deny(unsafe_code)]
 
 pub mod content;
 pub mod decont;
