@@ -6,6 +6,7 @@
 //! position with probability equal to the Jaccard similarity of the two shingle sets.
 
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::fmt;
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -90,16 +91,23 @@ impl MinHasher {
 
     /// The text as shingled: lower-cased and whitespace-collapsed as configured.
     pub fn normalize(&self, text: &str) -> String {
-        let text = if self.params.lowercase {
-            text.to_lowercase()
-        } else {
-            text.to_owned()
+        let lowered: Cow<'_, str> = match (self.params.lowercase, text.is_ascii()) {
+            (false, _) => Cow::Borrowed(text),
+            // The same result as `to_lowercase` on ASCII, without the Unicode tables.
+            (true, true) => Cow::Owned(text.to_ascii_lowercase()),
+            (true, false) => Cow::Owned(text.to_lowercase()),
         };
-        if self.params.collapse_whitespace {
-            text.split_whitespace().collect::<Vec<_>>().join(" ")
-        } else {
-            text
+        if !self.params.collapse_whitespace {
+            return lowered.into_owned();
         }
+        let mut collapsed = String::with_capacity(lowered.len());
+        for word in lowered.split_whitespace() {
+            if !collapsed.is_empty() {
+                collapsed.push(' ');
+            }
+            collapsed.push_str(word);
+        }
+        collapsed
     }
 
     /// The sorted, distinct xxh3 hashes of the word n-grams of `text`.
@@ -395,6 +403,15 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn normalize_matches_the_unicode_definition(
+            text in "[ a-zA-Z0-9_\t\n\x0b\x0c\r(){}.é\u{a0}\u{2028}]{0,60}"
+        ) {
+            let h = hasher(8);
+            let slow = text.to_lowercase().split_whitespace().collect::<Vec<_>>().join(" ");
+            prop_assert_eq!(h.normalize(&text), slow);
+        }
+
         #[test]
         fn every_build_of_the_loop_agrees(
             shingles in proptest::collection::vec(0..MERSENNE_61, 0..100)
