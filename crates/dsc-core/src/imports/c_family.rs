@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 
 use regex::bytes::Regex;
 
-use super::{paths, quoted, Import, RepoIndex};
+use super::{paths, quoted_imports, Import, RepoIndex};
 
 static INCLUDE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?m)^[ \t]*#[ \t]*(?:include|import|include_next)[ \t]*(["<])"#)
@@ -22,19 +22,10 @@ pub(super) fn imports(
     importer: &str,
     index: &RepoIndex<'_>,
 ) -> Vec<Import> {
-    INCLUDE
-        .captures_iter(code)
-        .filter_map(|caps| {
-            let open = caps.get(1)?.start();
-            let spec = quoted(code, src, open)?;
-            let local = code[open] == b'"';
-            let targets = resolve(spec, local, importer, index).into_iter().collect();
-            Some(Import {
-                spec: spec.to_owned(),
-                targets,
-            })
-        })
-        .collect()
+    // `#include "x.h"` is looked up next to the includer first; `<x.h>` only by suffix.
+    quoted_imports(code, src, &INCLUDE, 1, |spec, caps| {
+        resolve(spec, &caps[1] == b"\"", importer, index)
+    })
 }
 
 fn resolve(spec: &str, local: bool, importer: &str, index: &RepoIndex<'_>) -> Option<u32> {

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use regex::bytes::Regex;
 
-use super::{paths, quoted, Import, RepoIndex};
+use super::{paths, quoted_imports, Import, RepoIndex};
 
 static IMPORT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -32,17 +32,9 @@ pub(super) fn imports(
     importer: &str,
     index: &RepoIndex<'_>,
 ) -> Vec<Import> {
-    IMPORT
-        .captures_iter(code)
-        .filter_map(|caps| {
-            let spec = quoted(code, src, caps.get(1)?.start())?;
-            let targets = resolve(spec, importer, index).into_iter().collect();
-            Some(Import {
-                spec: spec.to_owned(),
-                targets,
-            })
-        })
-        .collect()
+    quoted_imports(code, src, &IMPORT, 1, |spec, _| {
+        resolve(spec, importer, index)
+    })
 }
 
 fn resolve(spec: &str, importer: &str, index: &RepoIndex<'_>) -> Option<u32> {

@@ -19,6 +19,8 @@ mod rust;
 
 use std::collections::HashMap;
 
+use regex::bytes::{Captures, Regex};
+
 use lexer::{syntaxes, Syntax};
 
 /// Languages whose imports dsc understands, named as in GitHub Linguist (the `lang` column).
@@ -242,6 +244,28 @@ pub(crate) fn quoted<'s>(code: &[u8], src: &'s str, open: usize) -> Option<&'s s
         .iter()
         .position(|&b| b == close_quote || b == b'\n')?;
     (code[open + 1 + len] == close_quote).then(|| src.get(open + 1..open + 1 + len))?
+}
+
+/// Imports written as a quoted path: for each match of `regex`, the quoted text whose opening
+/// quote starts capture group `quote` is the spec, and `resolve(spec, captures)` finds its file.
+pub(crate) fn quoted_imports(
+    code: &[u8],
+    src: &str,
+    regex: &Regex,
+    quote: usize,
+    resolve: impl Fn(&str, &Captures<'_>) -> Option<u32>,
+) -> Vec<Import> {
+    regex
+        .captures_iter(code)
+        .filter_map(|caps| {
+            let spec = quoted(code, src, caps.get(quote)?.start())?;
+            let targets = resolve(spec, &caps).into_iter().collect();
+            Some(Import {
+                spec: spec.to_owned(),
+                targets,
+            })
+        })
+        .collect()
 }
 
 /// Imports of every file of one repository, in the order of `files`.

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use regex::bytes::Regex;
 
-use super::{paths, quoted, Import, RepoIndex};
+use super::{paths, quoted_imports, Import, RepoIndex};
 
 static REQUIRE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?m)^[ \t]*(require_relative|require)[ \t]*\(?[ \t]*(["'])"#)
@@ -18,20 +18,9 @@ pub(super) fn imports(
     importer: &str,
     index: &RepoIndex<'_>,
 ) -> Vec<Import> {
-    REQUIRE
-        .captures_iter(code)
-        .filter_map(|caps| {
-            let spec = quoted(code, src, caps.get(2)?.start())?;
-            let relative = &caps[1] == b"require_relative";
-            let targets = resolve(spec, relative, importer, index)
-                .into_iter()
-                .collect();
-            Some(Import {
-                spec: spec.to_owned(),
-                targets,
-            })
-        })
-        .collect()
+    quoted_imports(code, src, &REQUIRE, 2, |spec, caps| {
+        resolve(spec, &caps[1] == b"require_relative", importer, index)
+    })
 }
 
 fn resolve(spec: &str, relative: bool, importer: &str, index: &RepoIndex<'_>) -> Option<u32> {
