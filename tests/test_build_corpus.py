@@ -163,3 +163,24 @@ def test_ray_executor_gives_the_local_result(tmp_path: Path) -> None:
         ray.shutdown()
     assert [s.dropped_by_reason for s in remote] == [s.dropped_by_reason for s in local]
     assert outputs(tmp_path / "l") == outputs(tmp_path / "r")
+
+
+def test_config_tables_and_nested_tables_load(tmp_path: Path) -> None:
+    config = tmp_path / "corpus.toml"
+    config.write_text(
+        "shard_bytes = 1024\n"
+        "[filters]\nhtml_languages = ['HTML', 'Vue']\n"
+        "[filters.binary]\nprobe_bytes = 512\n"
+        "[screen.rules]\nmax_nesting_depth = 12\n"
+        "[ordering]\nmode = 'repository'\n"
+        "[dedup]\nthreshold = 0.9\n"
+    )
+    cfg = load_config(config)
+    assert cfg.shard_bytes == 1024
+    assert cfg.filters.html_languages == ("HTML", "Vue")
+    assert cfg.filters.binary.probe_bytes == 512
+    assert cfg.screen.rules.max_nesting_depth == 12
+    assert cfg.ordering.mode == "repository"
+    # Settings a table does not name keep the corpus defaults (dedup drops removed samples).
+    assert (cfg.dedup.threshold, cfg.dedup.drop_removed) == (0.9, True)
+    assert cfg.screen.rules.max_function_lines == 1000

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from dsc.decontaminate import DecontConfig
 from dsc.dedup import DedupConfig
-from dsc.filters import BinaryProbe, FilterConfig
+from dsc.filters import FilterConfig
 from dsc.ordering import OrderingConfig
-from dsc.screen import QualityRules, ScreenConfig
+from dsc.screen import ScreenConfig
 
 
 @dataclass(frozen=True)
@@ -46,26 +46,17 @@ class CorpusConfig:
         return fingerprint
 
 
-# The config's tables (TOML sections) and the dataclasses they become.
-_TABLES: dict[str, Any] = {
-    "filters": FilterConfig,
-    "screen": ScreenConfig,
-    "decontaminate": DecontConfig,
-    "ordering": OrderingConfig,
-    "dedup": DedupConfig,
-}
-_NESTED: dict[str, Any] = {"binary": BinaryProbe, "rules": QualityRules}
-
-
-def _build(cls: Any, table: dict[str, Any]) -> Any:
-    """A config dataclass from a TOML table: lists become tuples, nested tables dataclasses."""
-    values = {
-        key: _build(_NESTED[key], value) if key in _NESTED and isinstance(value, dict)
-        else tuple(value) if isinstance(value, list)
-        else value
-        for key, value in table.items()
-    }  # fmt: skip
-    return cls(**values)
+def _updated(default: Any, table: dict[str, Any]) -> Any:
+    """``default`` (a config dataclass) with the values of a TOML table: lists become tuples,
+    and sub-tables update the nested config, so unnamed settings keep their defaults."""
+    values = {}
+    for key, value in table.items():
+        current = getattr(default, key, None)
+        if isinstance(value, dict) and is_dataclass(current):
+            values[key] = _updated(current, value)
+        else:
+            values[key] = tuple(value) if isinstance(value, list) else value
+    return replace(default, **values)
 
 
 def load_config(path: Path) -> CorpusConfig:
@@ -79,9 +70,7 @@ def load_config(path: Path) -> CorpusConfig:
     if unknown:
         raise ValueError(f"{path}: unknown config keys {unknown}; known: {sorted(known)}")
     try:
-        tables = {
-            name: _build(cls, data.pop(name)) for name, cls in _TABLES.items() if name in data
-        }
-        return CorpusConfig(**tables, **data)
+        config: CorpusConfig = _updated(CorpusConfig(), data)
+        return config
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path}: {exc}") from exc

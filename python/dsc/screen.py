@@ -134,8 +134,6 @@ class ScreenConfig:
         _check(self.max_bytes > 0, "max_bytes must be positive")
         _check(self.max_millis > 0, "max_millis must be positive")
         _check(0.0 <= self.min_classifier_score <= 1.0, "min_classifier_score must be in [0, 1]")
-        if isinstance(self.rules, dict):  # from TOML
-            object.__setattr__(self, "rules", QualityRules(**self.rules))
 
 
 class QualityClassifier(Protocol):
