@@ -18,3 +18,4 @@ pub mod quality;
 pub mod repo_sample;
 pub mod stats;
 pub mod toposort;
+pub mod words;
