@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 from dataclasses import replace
@@ -21,6 +22,8 @@ from dsc.dedup import (
     minhash_signature,
     minhash_similarity,
 )
+from dsc.dedup.layout import Layout
+from dsc.dedup.stages import compute_signatures, find_pairs
 
 # Few permutations and partitions keep the end-to-end examples fast; the algorithm is the same.
 SMALL = DedupConfig(num_perm=64, num_partitions=3)
@@ -193,3 +196,32 @@ def test_output_directory_must_be_fresh(tmp_path):
     (tmp_path / "out" / "old.txt").write_text("previous run")
     with pytest.raises(FileExistsError, match="not empty"):
         dedup_shards(tmp_path / "in", tmp_path / "out", SMALL)
+
+
+def test_an_id_repeated_across_shards_is_named(tmp_path):
+    text = " ".join(f"t{i}" for i in range(50))
+    write_parquet(pl.DataFrame({"id": [1, 2], "text": [text, text]}), tmp_path / "in" / "a.parquet")
+    write_parquet(pl.DataFrame({"id": [1], "text": [text]}), tmp_path / "in" / "b.parquet")
+    with pytest.raises(DedupInputError, match=r"id 1 occurs in more than one row.*\['a', 'b'\]"):
+        dedup_shards(tmp_path / "in", tmp_path / "out", SMALL)
+
+
+def test_a_damaged_signature_file_is_named(tmp_path):
+    df = near_duplicate_corpus(seed=5)
+    write_parquet(df, tmp_path / "in" / "a.parquet")
+    cfg = SMALL
+    layout = Layout(tmp_path / "out")
+    compute_signatures(tmp_path / "in" / "a.parquet", cfg, layout)
+    signatures = layout.signatures("a")
+    signatures.write_bytes(signatures.read_bytes()[:-8])
+    with pytest.raises(ValueError, match=r"a\.sig: not a signature file: .* bytes do not hold"):
+        for partition in range(cfg.num_partitions):
+            find_pairs(partition, cfg, layout)
+
+
+def test_each_stage_is_logged(tmp_path, caplog):
+    write_parquet(near_duplicate_corpus(seed=2), tmp_path / "in" / "a.parquet")
+    with caplog.at_level(logging.INFO, logger="dsc.dedup.api"):
+        dedup_shards(tmp_path / "in", tmp_path / "out", SMALL)
+    stages = [record.args[0] for record in caplog.records if record.args]
+    assert stages == ["signatures", "pairs", "clusters", "filter"]

@@ -2,6 +2,8 @@
 # Expression plugins are exported as C symbols for Polars, not as Python attributes; their
 # typed wrappers live in the stage modules (dsc.filters, ...).
 
+from collections.abc import Sequence
+from os import PathLike
 from typing import Any
 
 import polars as pl
@@ -15,7 +17,24 @@ def lsh_optimal_params(
 def lsh_candidate_pairs(
     hashes: pl.Series, nodes: pl.Series, max_all_pairs: int
 ) -> tuple[pl.Series, pl.Series]: ...
-def lsh_clusters(n: int, left: pl.Series, right: pl.Series) -> tuple[pl.Series, dict[str, Any]]: ...
+def write_signature_file(
+    path: PathLike[str] | str, signatures: pl.Series, num_perm: int
+) -> None: ...
+def signature_pair_similarity(
+    files: Sequence[PathLike[str] | str],
+    left_file: pl.Series,
+    left_row: pl.Series,
+    right_file: pl.Series,
+    right_row: pl.Series,
+) -> pl.Series: ...
+
+class UnionFind:
+    """Union-find over nodes ``0..n``, fed the pairs a batch at a time."""
+
+    def __new__(cls, n: int) -> UnionFind: ...
+    def __len__(self) -> int: ...
+    def union(self, left: pl.Series, right: pl.Series) -> None: ...
+    def components(self) -> tuple[pl.Series, dict[str, Any]]: ...
 
 class DecontIndex:
     """A hashed n-gram index over benchmark items ``(benchmark, item_id, text)``."""

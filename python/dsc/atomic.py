@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +18,19 @@ def _replace(tmp: Path, final: Path) -> None:
     os.replace(tmp, final)
 
 
-def write_parquet(df: pl.DataFrame, path: Path) -> None:
-    """Write ``df`` to ``path`` through a temporary file in the same directory."""
+def write_with(write: Callable[[Path], object], path: Path) -> None:
+    """Run ``write(tmp)`` on a temporary file in ``path``'s directory, then move it to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    df.write_parquet(tmp, compression="zstd")
+    write(tmp)
     _replace(tmp, path)
+
+
+def write_parquet(df: pl.DataFrame, path: Path) -> None:
+    """Write ``df`` to ``path`` atomically."""
+    write_with(lambda tmp: df.write_parquet(tmp, compression="zstd"), path)
 
 
 def write_json(obj: Any, path: Path) -> None:
     """Write ``obj`` as indented JSON with sorted keys, atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
-    _replace(tmp, path)
+    write_with(lambda tmp: tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n"), path)

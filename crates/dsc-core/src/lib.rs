@@ -16,6 +16,7 @@ pub mod lsh;
 pub mod minhash;
 pub mod quality;
 pub mod repo_sample;
+pub mod sigstore;
 pub mod stats;
 pub mod toposort;
 pub mod words;

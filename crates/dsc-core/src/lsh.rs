@@ -131,27 +131,55 @@ pub fn candidate_pairs(hashes: &[u64], nodes: &[u32], max_all_pairs: usize) -> V
     pairs
 }
 
-/// The connected components of `pairs` over nodes `0..n`: each node's root is the smallest
-/// node of its component, so ordering nodes by preference makes the root the one to keep.
-pub fn connected_components(n: usize, pairs: &[(u32, u32)]) -> Vec<u32> {
-    let mut parent: Vec<u32> = (0..n as u32).collect();
-    for &(a, b) in pairs {
-        let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
-        // Linking the larger root under the smaller keeps every root its component's minimum.
-        let (low, high) = if ra < rb { (ra, rb) } else { (rb, ra) };
-        parent[high as usize] = low;
-    }
-    (0..n as u32).map(|x| find(&mut parent, x)).collect()
+/// The connected components of pairs over nodes `0..n`, fed a batch of pairs at a time, so the
+/// pairs never need to be in memory together. Each root is the smallest node of its
+/// component, so ordering nodes by preference makes the root the one to keep.
+#[derive(Debug, Clone)]
+pub struct UnionFind {
+    parent: Vec<u32>,
 }
 
-/// The root of `x`, halving the path on the way.
-fn find(parent: &mut [u32], mut x: u32) -> u32 {
-    while parent[x as usize] != x {
-        let grandparent = parent[parent[x as usize] as usize];
-        parent[x as usize] = grandparent;
-        x = grandparent;
+impl UnionFind {
+    pub fn new(n: usize) -> Self {
+        Self {
+            parent: (0..n as u32).collect(),
+        }
     }
-    x
+
+    pub fn len(&self) -> usize {
+        self.parent.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.parent.is_empty()
+    }
+
+    /// Joins the components of each pair; every node must be below [`Self::len`].
+    pub fn union_pairs(&mut self, pairs: &[(u32, u32)]) {
+        for &(a, b) in pairs {
+            let (ra, rb) = (self.find(a), self.find(b));
+            // Linking the larger root under the smaller keeps every root its component's minimum.
+            let (low, high) = if ra < rb { (ra, rb) } else { (rb, ra) };
+            self.parent[high as usize] = low;
+        }
+    }
+
+    /// Each node's root.
+    pub fn roots(&mut self) -> Vec<u32> {
+        (0..self.parent.len() as u32)
+            .map(|x| self.find(x))
+            .collect()
+    }
+
+    /// The root of `x`, halving the path on the way.
+    fn find(&mut self, mut x: u32) -> u32 {
+        while self.parent[x as usize] != x {
+            let grandparent = self.parent[self.parent[x as usize] as usize];
+            self.parent[x as usize] = grandparent;
+            x = grandparent;
+        }
+        x
+    }
 }
 
 /// How the duplicates are spread over clusters (components of two or more nodes).
@@ -171,7 +199,7 @@ pub struct ClusterStats {
 }
 
 impl ClusterStats {
-    /// Statistics of the components given by `roots` (as from [`connected_components`]).
+    /// Statistics of the components given by `roots` (as from [`UnionFind::roots`]).
     pub fn from_roots(roots: &[u32]) -> Self {
         let mut sizes: BTreeMap<u32, usize> = BTreeMap::new();
         for &root in roots {
@@ -250,7 +278,9 @@ mod tests {
 
     #[test]
     fn stats_count_clusters_and_their_sizes() {
-        let roots = connected_components(7, &[(4, 1), (1, 6), (2, 3)]);
+        let mut components = UnionFind::new(7);
+        components.union_pairs(&[(4, 1), (1, 6), (2, 3)]);
+        let roots = components.roots();
         assert_eq!(roots, vec![0, 1, 2, 2, 1, 5, 1]);
         let stats = ClusterStats::from_roots(&roots);
         assert_eq!(stats.clusters, 2);
@@ -282,13 +312,18 @@ mod tests {
 
     proptest! {
         #[test]
-        fn union_find_matches_relabelling(
+        fn union_find_in_batches_matches_relabelling(
             n in 1usize..40,
-            raw in proptest::collection::vec((0u32..40, 0u32..40), 0..60)
+            raw in proptest::collection::vec((0u32..40, 0u32..40), 0..60),
+            split in 0usize..60,
         ) {
             let pairs: Vec<(u32, u32)> = raw.into_iter()
                 .map(|(a, b)| (a % n as u32, b % n as u32)).collect();
-            prop_assert_eq!(connected_components(n, &pairs), components_by_relabelling(n, &pairs));
+            let (first, second) = pairs.split_at(split.min(pairs.len()));
+            let mut components = UnionFind::new(n);
+            components.union_pairs(first);
+            components.union_pairs(second);
+            prop_assert_eq!(components.roots(), components_by_relabelling(n, &pairs));
         }
 
         #[test]

@@ -1,8 +1,9 @@
 //! Near-deduplication over Polars: MinHash signatures and band hashes as expressions, and the
 //! pair and cluster steps of LSH as functions over Series.
 
-use dsc_core::lsh::{self, ClusterStats, LshParams};
+use dsc_core::lsh::{self, ClusterStats, LshParams, UnionFind};
 use dsc_core::minhash::{self, MinHashParams, MinHasher};
+use dsc_core::sigstore::{self, RowRef, SignatureFile};
 use polars::prelude::*;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -11,6 +12,7 @@ use pyo3_polars::derive::polars_expr;
 use pyo3_polars::error::PyPolarsErr;
 use pyo3_polars::PySeries;
 use rayon::prelude::*;
+use std::path::PathBuf;
 
 use crate::input::strings;
 
@@ -169,29 +171,120 @@ pub fn lsh_candidate_pairs(
     ))
 }
 
-/// Connected components of the pairs over nodes `0..n`: each node's root (its component's
-/// smallest node) and the cluster-size statistics.
+/// Union-find over nodes `0..n`, fed the pairs a batch at a time (see `dsc_core::lsh::UnionFind`).
+#[pyclass(name = "UnionFind", module = "dsc._dsc")]
+#[derive(Debug)]
+pub struct PyUnionFind(UnionFind);
+
+#[pymethods]
+impl PyUnionFind {
+    #[new]
+    fn new(n: usize) -> PyResult<Self> {
+        if u32::try_from(n).is_err() {
+            return Err(PyValueError::new_err(format!(
+                "{n} nodes: at most 2^32 fit"
+            )));
+        }
+        Ok(Self(UnionFind::new(n)))
+    }
+
+    fn __len__(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Joins the components of each pair `(left[i], right[i])`.
+    fn union(&mut self, left: PySeries, right: PySeries) -> PyResult<()> {
+        let left = u32_values(&left.0, "left")?;
+        let right = u32_values(&right.0, "right")?;
+        if left.len() != right.len() {
+            return Err(PyValueError::new_err("left and right differ in length"));
+        }
+        let n = self.0.len();
+        if let Some(&bad) = left.iter().chain(&right).find(|&&x| x as usize >= n) {
+            return Err(PyValueError::new_err(format!(
+                "node {bad} is not below n = {n}"
+            )));
+        }
+        let pairs: Vec<(u32, u32)> = left.into_iter().zip(right).collect();
+        self.0.union_pairs(&pairs);
+        Ok(())
+    }
+
+    /// Each node's root (its component's smallest node) and the cluster-size statistics.
+    fn components<'py>(&mut self, py: Python<'py>) -> PyResult<(PySeries, Bound<'py, PyDict>)> {
+        let roots = self.0.roots();
+        let stats = stats_dict(py, &ClusterStats::from_roots(&roots))?;
+        Ok((PySeries(Series::new("root".into(), roots)), stats))
+    }
+}
+
+/// Writes a `List(UInt64)` signature column, each row `num_perm` values, to a new signature
+/// file (see `dsc_core::sigstore`).
 #[pyfunction]
-pub fn lsh_clusters<'py>(
-    py: Python<'py>,
-    n: usize,
-    left: PySeries,
-    right: PySeries,
-) -> PyResult<(PySeries, Bound<'py, PyDict>)> {
-    let left = u32_values(&left.0, "left")?;
-    let right = u32_values(&right.0, "right")?;
+pub fn write_signature_file(
+    py: Python<'_>,
+    path: PathBuf,
+    signatures: PySeries,
+    num_perm: usize,
+) -> PyResult<()> {
+    let column =
+        signature_column(&signatures.0, "write_signature_file").map_err(PyPolarsErr::from)?;
+    let mut rows = Vec::with_capacity(column.len());
+    for (index, row) in column.amortized_iter().enumerate() {
+        let row =
+            row.ok_or_else(|| PyValueError::new_err(format!("row {index}: null signature")))?;
+        rows.push(
+            row.as_ref()
+                .u64()
+                .map_err(PyPolarsErr::from)?
+                .cont_slice()
+                .map_err(PyPolarsErr::from)?
+                .to_vec(),
+        );
+    }
+    py.detach(|| sigstore::write_signatures(&path, num_perm, rows.iter().map(Vec::as_slice)))
+        .map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+/// The estimated Jaccard similarity of each pair of rows: row `left_row[i]` of file
+/// `files[left_file[i]]` against row `right_row[i]` of file `files[right_file[i]]`.
+#[pyfunction]
+pub fn signature_pair_similarity(
+    py: Python<'_>,
+    files: Vec<PathBuf>,
+    left_file: PySeries,
+    left_row: PySeries,
+    right_file: PySeries,
+    right_row: PySeries,
+) -> PyResult<PySeries> {
+    let row_refs = |file: &PySeries, row: &PySeries, side: &str| -> PyResult<Vec<RowRef>> {
+        let file = u32_values(&file.0, &format!("{side}_file"))?;
+        let row = u32_values(&row.0, &format!("{side}_row"))?;
+        if file.len() != row.len() {
+            return Err(PyValueError::new_err(format!(
+                "{side}_file and {side}_row differ in length"
+            )));
+        }
+        Ok(file
+            .into_iter()
+            .zip(row.into_iter().map(u64::from))
+            .collect())
+    };
+    let left = row_refs(&left_file, &left_row, "left")?;
+    let right = row_refs(&right_file, &right_row, "right")?;
     if left.len() != right.len() {
         return Err(PyValueError::new_err("left and right differ in length"));
     }
-    if let Some(&bad) = left.iter().chain(&right).find(|&&x| x as usize >= n) {
-        return Err(PyValueError::new_err(format!(
-            "node {bad} is not below n = {n}"
-        )));
-    }
-    let pairs: Vec<(u32, u32)> = left.into_iter().zip(right).collect();
-    let roots = lsh::connected_components(n, &pairs);
-    let stats = stats_dict(py, &ClusterStats::from_roots(&roots))?;
-    Ok((PySeries(Series::new("root".into(), roots)), stats))
+    let similarities = py
+        .detach(|| {
+            let mut opened = files
+                .iter()
+                .map(|path| SignatureFile::open(path))
+                .collect::<Result<Vec<_>, _>>()?;
+            sigstore::pair_similarities(&mut opened, &left, &right)
+        })
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(PySeries(Series::new("similarity".into(), similarities)))
 }
 
 fn stats_dict<'py>(py: Python<'py>, stats: &ClusterStats) -> PyResult<Bound<'py, PyDict>> {

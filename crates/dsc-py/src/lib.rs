@@ -19,11 +19,13 @@ fn _dsc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(dedup::lsh_optimal_params, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::lsh_candidate_pairs, m)?)?;
-    m.add_function(wrap_pyfunction!(dedup::lsh_clusters, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup::write_signature_file, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup::signature_pair_similarity, m)?)?;
     m.add_function(wrap_pyfunction!(ordering::import_languages, m)?)?;
     m.add_function(wrap_pyfunction!(ordering::order_repositories, m)?)?;
     m.add_function(wrap_pyfunction!(ordering::file_imports, m)?)?;
     m.add_function(wrap_pyfunction!(ordering::min_in_degree_order, m)?)?;
     m.add_class::<decont::PyDecontIndex>()?;
+    m.add_class::<dedup::PyUnionFind>()?;
     Ok(())
 }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,6 +19,7 @@ from dsc.dedup.stages import cluster_pairs, compute_signatures, filter_shard, fi
 from dsc.executor import Executor, LocalExecutor
 
 R = TypeVar("R")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ def dedup_shards(
 ) -> dict[str, Any]:
     """Near-deduplicate the ``*.parquet`` shards of ``in_dir`` into ``out_dir`` (new or empty).
 
+    Every shard needs the id and text columns of ``cfg``; ids are unique across all shards.
+
     Writes ``out_dir/data/<shard>.parquet`` (the rows with ``cluster_id``, the id of the kept row
     of their cluster, and ``keep``), ``out_dir/audit/<shard>.parquet`` (``removed_id``,
     ``kept_id``, ``similarity``) and ``out_dir/stats.json``, which is also returned.
@@ -48,10 +53,10 @@ def dedup_shards(
     layout = Layout(Path(out_dir))
     if layout.out_dir.exists() and any(layout.out_dir.iterdir()):
         raise FileExistsError(f"{out_dir} is not empty: dedup writes a fresh directory")
-    signature_reports = _each(run, compute_signatures, shards, cfg, layout)
-    pair_reports = _each(run, find_pairs, range(cfg.num_partitions), cfg, layout)
-    (clusters,) = _each(run, cluster_pairs, [layout], cfg)
-    filter_reports = _each(run, filter_shard, shards, cfg, layout)
+    signature_reports = _stage("signatures", run, compute_signatures, shards, cfg, layout)
+    pair_reports = _stage("pairs", run, find_pairs, range(cfg.num_partitions), cfg, layout)
+    (clusters,) = _stage("clusters", run, cluster_pairs, [layout], cfg)
+    filter_reports = _stage("filter", run, filter_shard, shards, cfg, layout)
     bands, rows = cfg.layout()
     stats = {
         "rows": sum(r["rows"] for r in signature_reports),
@@ -104,9 +109,15 @@ def dedup_frame(
     return DedupResult(frame=frame, audit=audit, stats=stats)
 
 
-def _each(run: Executor, stage: Callable[..., R], items: Iterable[Any], *args: Any) -> list[R]:
-    """``stage(item, *args)`` for every item, shipped as plain data any executor can send."""
-    return run.map(_apply, [(stage, (item, *args)) for item in items])
+def _stage(
+    name: str, run: Executor, stage: Callable[..., R], items: Iterable[Any], *args: Any
+) -> list[R]:
+    """``stage(item, *args)`` for every item, shipped as plain data any executor can send;
+    logs the stage's wall time (at INFO, on logger ``dsc.dedup.api``)."""
+    start = time.perf_counter()
+    reports = run.map(_apply, [(stage, (item, *args)) for item in items])
+    log.info("dedup stage %s: %d tasks in %.1f s", name, len(reports), time.perf_counter() - start)
+    return reports
 
 
 def _apply(call: tuple[Callable[..., R], tuple[Any, ...]]) -> R:

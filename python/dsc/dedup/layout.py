@@ -2,8 +2,8 @@
 
 ``out_dir/data/<shard>.parquet`` and ``out_dir/audit/<shard>.parquet`` are the results (one per
 input shard, named after it), ``out_dir/stats.json`` the run's report, and ``out_dir/_work`` the
-intermediate files: signatures per shard, band records per partition and shard, verified pairs
-per partition, and the clusters.
+intermediate files: signatures per shard (row-addressable files, see ``dsc_core::sigstore``),
+band records per partition and shard, verified pairs per partition, and the clusters.
 """
 
 from __future__ import annotations
@@ -23,10 +23,7 @@ class Layout:
         return self.out_dir / "_work"
 
     def signatures(self, shard: str) -> Path:
-        return self.work / "signatures" / f"{shard}.parquet"
-
-    def signature_files(self) -> list[Path]:
-        return sorted((self.work / "signatures").glob("*.parquet"))
+        return self.work / "signatures" / f"{shard}.sig"
 
     def bands(self, partition: int, shard: str) -> Path:
         return self.work / "bands" / f"{partition:05d}" / f"{shard}.parquet"
@@ -43,10 +40,6 @@ class Layout:
     @property
     def clusters(self) -> Path:
         return self.work / "clusters.parquet"
-
-    @property
-    def kept_signatures(self) -> Path:
-        return self.work / "kept_signatures.parquet"
 
     def output(self, shard: str) -> Path:
         return self.out_dir / "data" / f"{shard}.parquet"

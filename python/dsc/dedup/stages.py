@@ -1,16 +1,19 @@
 """The four stages of near-deduplication, each from files to files (PAPER.md §1 stage 3).
 
-1. :func:`compute_signatures` (per input shard): MinHash signatures, and the LSH band hashes
-   partitioned by hash value.
+1. :func:`compute_signatures` (per input shard): MinHash signatures, written to a
+   row-addressable signature file, and the LSH band records (band hash, id, rank and where the
+   signature is) split by band-hash partition.
 2. :func:`find_pairs` (per band partition): rows sharing a band hash become candidate pairs,
-   verified by estimated Jaccard.
-3. :func:`cluster_pairs` (once, over the pairs only): connected components; the row of highest
-   rank (then smallest id) is kept in each.
+   verified by the estimated Jaccard of their signatures, which are read row by row.
+3. :func:`cluster_pairs` (once): connected components, fed one partition's pairs at a time;
+   the row of highest rank (then smallest id) is kept in each.
 4. :func:`filter_shard` (per input shard): the cluster id and keep flag of every row, and the
    audit of the removed rows.
 
-A stage holds one shard, one partition, or the duplicate pairs in memory, never the corpus, and
-its result depends only on the rows, not on how they were split into shards: every order is
+Memory: stages 1 and 4 hold one shard; stage 2 one partition's band records and pairs and the
+signatures of a slice of pairs; stage 3 one entry per row that has a duplicate (its id, rank
+and signature location) and one partition's pairs. No stage reads every signature of the
+corpus. Results depend only on the rows, not on how they were split into shards: every order is
 fixed by sorting on ids.
 """
 
@@ -22,14 +25,16 @@ from typing import Any
 import polars as pl
 
 from dsc import _dsc
-from dsc.atomic import write_parquet
+from dsc.atomic import write_parquet, write_with
 from dsc.dedup.config import DedupConfig
-from dsc.dedup.expressions import band_hashes, minhash_signature, minhash_similarity
+from dsc.dedup.expressions import band_hashes, minhash_signature
 from dsc.dedup.layout import Layout
 
 CLUSTER_ID = "cluster_id"
 KEEP = "keep"
-# Pairs whose signatures are joined at once when verifying (each row carries two signatures).
+# What a band record, and each end of a pair, says of its row: where its signature is too.
+_ROW = ["id", "rank", "shard", "row"]
+# Pairs whose signatures are compared in one call (each distinct row's signature is read once).
 _PAIR_SLICE = 16_384
 
 
@@ -44,12 +49,17 @@ def compute_signatures(shard: Path, cfg: DedupConfig, layout: Layout) -> dict[st
     signatures = rows.select(
         id=pl.col(cfg.id_col),
         rank=rank.cast(pl.Float64),
+        shard=pl.lit(shard.stem),
+        row=pl.int_range(pl.len(), dtype=pl.UInt32),
         signature=minhash_signature(cfg.text_col, cfg),
     )
-    write_parquet(signatures, layout.signatures(shard.stem))
+    write_with(
+        lambda tmp: _dsc.write_signature_file(tmp, signatures["signature"], cfg.num_perm),
+        layout.signatures(shard.stem),
+    )
     bands, band_rows = cfg.layout()
     records = (
-        signatures.select("id", "rank", hash=band_hashes("signature", bands, band_rows))
+        signatures.select(*_ROW, hash=band_hashes("signature", bands, band_rows))
         .explode("hash")
         .with_columns(partition=pl.col("hash") % cfg.num_partitions)
     )
@@ -63,50 +73,51 @@ def compute_signatures(shard: Path, cfg: DedupConfig, layout: Layout) -> dict[st
 
 def find_pairs(partition: int, cfg: DedupConfig, layout: Layout) -> dict[str, Any]:
     """Stage 2: the duplicate pairs of one band-hash partition, with estimated similarity."""
-    records = pl.read_parquet(layout.band_files(partition)).filter(pl.len().over("hash") > 1)
+    records = pl.read_parquet(layout.band_files(partition))
+    _check_ids_are_unique(records)
+    records = records.filter(pl.len().over("hash") > 1)
     # Nodes numbered in id order make the pairs (and big buckets' anchors) independent of shards.
-    nodes = records.select("id", "rank").unique("id").sort("id").with_row_index("node")
+    nodes = records.select(_ROW).unique("id").sort("id").with_row_index("node")
     records = records.join(nodes.select("id", "node"), on="id")
     left, right = _dsc.lsh_candidate_pairs(records["hash"], records["node"], cfg.max_bucket_pairs)
     pairs = (
         pl.DataFrame({"left": left, "right": right})
-        .join(_renamed(nodes, "left", "a"), on="left")
-        .join(_renamed(nodes, "right", "b"), on="right")
-        .select("id_a", "rank_a", "id_b", "rank_b")
+        .join(_suffixed(nodes, "a").rename({"node_a": "left"}), on="left")
+        .join(_suffixed(nodes, "b").rename({"node_b": "right"}), on="right")
+        .drop("left", "right")
     )
-    signatures = _signatures_of(layout.signature_files(), pl.concat([pairs["id_a"], pairs["id_b"]]))
-    pairs = pairs.with_columns(similarity=_similarities(pairs, signatures))
+    pairs = pairs.with_columns(
+        similarity=_similarity(pairs, ("shard_a", "row_a"), ("shard_b", "row_b"), layout)
+    )
     verified = pairs.filter(pl.col("similarity") >= cfg.threshold) if cfg.verify else pairs
     write_parquet(verified.sort("id_a", "id_b"), layout.pairs(partition))
     return {"partition": partition, "candidates": pairs.height, "pairs": verified.height}
 
 
 def cluster_pairs(layout: Layout, cfg: DedupConfig) -> dict[str, Any]:
-    """Stage 3: connected components of all verified pairs, and the row kept in each."""
-    pairs = pl.read_parquet(layout.pair_files()).unique(["id_a", "id_b"])
-    ends = [pairs.select(id=f"id_{s}", rank=f"rank_{s}") for s in ("a", "b")]
-    # Nodes in keep-preference order: the union-find root (smallest node) is the one kept.
-    nodes = (
-        pl.concat(ends)
-        .unique("id")
-        .sort(["rank", "id"], descending=[True, False])
-        .with_row_index("node")
-    )
-    left = pairs.join(_renamed(nodes, "left", "a"), on="id_a", maintain_order="left")["left"]
-    right = pairs.join(_renamed(nodes, "right", "b"), on="id_b", maintain_order="left")["right"]
-    roots, stats = _dsc.lsh_clusters(nodes.height, left, right)
+    """Stage 3: connected components of the verified pairs, and the row kept in each."""
+    files = layout.pair_files()
+    nodes = _clustered_rows(files)
+    node_of = nodes.select("id", "node")
+    components = _dsc.UnionFind(nodes.height)
+    for path in files:
+        pairs = pl.read_parquet(path, columns=["id_a", "id_b"])
+        left, right = (
+            pairs.join(node_of.rename({"id": f"id_{end}"}), on=f"id_{end}", maintain_order="left")
+            for end in ("a", "b")
+        )
+        components.union(left["node"], right["node"])
+    roots, stats = components.components()
+    root = pl.col("root")
     members = nodes.with_columns(root=roots).select(
         "id",
-        pl.col("id").gather(pl.col("root")).alias(CLUSTER_ID),
-        (pl.col("node") == pl.col("root")).alias(KEEP),
+        pl.col("id").gather(root).alias(CLUSTER_ID),
+        (pl.col("node") == root).alias(KEEP),
+        kept_shard=pl.col("shard").gather(root),
+        kept_row=pl.col("row").gather(root),
     )
     write_parquet(members, layout.clusters)
-    kept = members.filter(KEEP)["id"]
-    kept_signatures = _signatures_of(layout.signature_files(), kept).rename(
-        {"id": CLUSTER_ID, "signature": "kept_signature"}
-    )
-    write_parquet(kept_signatures, layout.kept_signatures)
-    return {"pairs": pairs.height, **stats}
+    return stats
 
 
 def filter_shard(shard: Path, cfg: DedupConfig, layout: Layout) -> dict[str, Any]:
@@ -115,33 +126,52 @@ def filter_shard(shard: Path, cfg: DedupConfig, layout: Layout) -> dict[str, Any
     for name in (CLUSTER_ID, KEEP):
         if name in rows.columns:
             raise DedupInputError(f"{shard}: column '{name}' exists already (it is an output)")
-    clusters = pl.read_parquet(layout.clusters).rename({"id": cfg.id_col})
-    annotated = rows.join(clusters, on=cfg.id_col, how="left", maintain_order="left").with_columns(
+    clusters = pl.read_parquet(layout.clusters)
+    annotated = rows.join(
+        clusters.select(pl.col("id").alias(cfg.id_col), CLUSTER_ID, KEEP),
+        on=cfg.id_col,
+        how="left",
+        maintain_order="left",
+    ).with_columns(
         pl.coalesce(CLUSTER_ID, cfg.id_col).alias(CLUSTER_ID), pl.col(KEEP).fill_null(True)
     )
-    audit = _audit(annotated, cfg, layout.signatures(shard.stem), layout.kept_signatures)
+    audit = _audit(rows[cfg.id_col], shard.stem, clusters, layout)
     output = annotated.filter(KEEP) if cfg.drop_removed else annotated
     write_parquet(output, layout.output(shard.stem))
     write_parquet(audit, layout.audit(shard.stem))
     return {"shard": shard.name, "rows": rows.height, "removed": audit.height}
 
 
-def _audit(annotated: pl.DataFrame, cfg: DedupConfig, signatures: Path, kept: Path) -> pl.DataFrame:
-    """Removed rows with the kept row of their cluster and their estimated similarity to it."""
-    removed = annotated.filter(~pl.col(KEEP)).select(
-        removed_id=pl.col(cfg.id_col), kept_id=pl.col(CLUSTER_ID)
-    )
-    own = pl.read_parquet(signatures).rename({"id": "removed_id"})
-    kept_signatures = pl.read_parquet(kept).rename({CLUSTER_ID: "kept_id"})
-    return (
-        removed.join(own, on="removed_id", maintain_order="left")
-        .join(kept_signatures, on="kept_id", maintain_order="left")
-        .select(
-            "removed_id",
-            "kept_id",
-            similarity=minhash_similarity("signature", "kept_signature"),
+def _audit(ids: pl.Series, shard: str, clusters: pl.DataFrame, layout: Layout) -> pl.DataFrame:
+    """The removed rows of a shard with the kept row of their cluster and their estimated
+    similarity to it."""
+    removed = (
+        ids.to_frame("removed_id")
+        .with_row_index("row")
+        .join(
+            clusters.filter(~pl.col(KEEP)).rename({"id": "removed_id", CLUSTER_ID: "kept_id"}),
+            on="removed_id",
+            maintain_order="left",
         )
+        .with_columns(shard=pl.lit(shard))
     )
+    similarity = _similarity(removed, ("shard", "row"), ("kept_shard", "kept_row"), layout)
+    return removed.select("removed_id", "kept_id", similarity=similarity)
+
+
+def _clustered_rows(pair_files: list[Path]) -> pl.DataFrame:
+    """Every row that is in a pair, once, numbered in keep-preference order (highest rank,
+    then smallest id): the union-find root, the smallest node of a component, is kept."""
+    seen: pl.DataFrame | None = None
+    for path in pair_files:
+        pairs = pl.read_parquet(path)
+        ends = pl.concat(
+            [pairs.select(pl.col(f"{c}_{end}").alias(c) for c in _ROW) for end in ("a", "b")]
+        )
+        seen = (ends if seen is None else pl.concat([seen, ends])).unique()
+    if seen is None:
+        raise FileNotFoundError("no pair files: stage 2 has not run")
+    return seen.sort(["rank", "id"], descending=[True, False]).with_row_index("node")
 
 
 def _read_checked(shard: Path, cfg: DedupConfig) -> pl.DataFrame:
@@ -166,29 +196,42 @@ def _read_checked(shard: Path, cfg: DedupConfig) -> pl.DataFrame:
     return rows
 
 
-def _signatures_of(files: list[Path], ids: pl.Series) -> pl.DataFrame:
-    """The signatures of ``ids`` only, read shard by shard so memory follows the ids asked for."""
-    wanted = ids.unique()
-    return pl.concat(
-        [pl.scan_parquet(f).filter(pl.col("id").is_in(wanted.implode())).collect() for f in files]
-    ).select("id", "signature")
+def _check_ids_are_unique(records: pl.DataFrame) -> None:
+    """Ids must be unique across shards too (each shard checks its own in stage 1). A row has
+    band records in most partitions, so a repeated id shows up where two rows share one."""
+    rows = records.select(_ROW).unique()
+    repeated = rows.filter(pl.col("id").is_duplicated()).sort("id", "shard")
+    if repeated.height:
+        first = repeated.row(0, named=True)
+        shards = repeated.filter(pl.col("id") == first["id"])["shard"].to_list()
+        raise DedupInputError(f"id {first['id']!r} occurs in more than one row (shards {shards})")
 
 
-def _similarities(pairs: pl.DataFrame, signatures: pl.DataFrame) -> pl.Series:
-    """Estimated Jaccard of each pair ``id_a``, ``id_b``, in pair order. Pairs are joined to
-    their signatures a slice at a time, so memory holds one slice of signature copies."""
-    left = signatures.rename({"id": "id_a", "signature": "sig_a"})
-    right = signatures.rename({"id": "id_b", "signature": "sig_b"})
-    parts = [
-        chunk.join(left, on="id_a", how="left", maintain_order="left")
-        .join(right, on="id_b", how="left", maintain_order="left")
-        .select(minhash_similarity("sig_a", "sig_b"))
-        .to_series()
-        for chunk in pairs.select("id_a", "id_b").iter_slices(_PAIR_SLICE)
-    ]
-    return pl.concat(parts) if parts else pl.Series(dtype=pl.Float64)
+def _similarity(
+    frame: pl.DataFrame, left: tuple[str, str], right: tuple[str, str], layout: Layout
+) -> pl.Series:
+    """The estimated Jaccard of the signatures at ``(shard, row)`` columns ``left`` and
+    ``right`` in each row of ``frame``, read from the signature files a slice at a time."""
+    parts = []
+    for chunk in frame.iter_slices(_PAIR_SLICE):
+        shards = pl.concat([chunk[left[0]], chunk[right[0]]]).unique().sort().to_list()
+        codes = {name: i for i, name in enumerate(shards)}
+        left_file, right_file = (
+            chunk[column].replace_strict(codes, return_dtype=pl.UInt32)
+            for column in (left[0], right[0])
+        )
+        parts.append(
+            _dsc.signature_pair_similarity(
+                [layout.signatures(name) for name in shards],
+                left_file,
+                chunk[left[1]],
+                right_file,
+                chunk[right[1]],
+            )
+        )
+    return pl.concat(parts) if parts else pl.Series("similarity", [], dtype=pl.Float64)
 
 
-def _renamed(nodes: pl.DataFrame, node_name: str, suffix: str) -> pl.DataFrame:
-    """``nodes`` with ``node`` named ``node_name`` and ``id``/``rank`` suffixed."""
-    return nodes.rename({"node": node_name, "id": f"id_{suffix}", "rank": f"rank_{suffix}"})
+def _suffixed(nodes: pl.DataFrame, end: str) -> pl.DataFrame:
+    """``nodes`` with every column suffixed by the pair end (``a`` or ``b``)."""
+    return nodes.rename({c: f"{c}_{end}" for c in nodes.columns})
