@@ -40,6 +40,8 @@ def dedup_shards(
     """Near-deduplicate the ``*.parquet`` shards of ``in_dir`` into ``out_dir`` (new or empty).
 
     Every shard needs the id and text columns of ``cfg``; ids are unique across all shards.
+    The stages exchange files under ``out_dir``: on a Ray cluster, ``in_dir`` and ``out_dir``
+    must be on storage every node mounts at the same path.
 
     Writes ``out_dir/data/<shard>.parquet`` (the rows with ``cluster_id``, the id of the kept row
     of their cluster, and ``keep``), ``out_dir/audit/<shard>.parquet`` (``removed_id``,
