@@ -184,3 +184,31 @@ def test_config_tables_and_nested_tables_load(tmp_path: Path) -> None:
     # Settings a table does not name keep the corpus defaults (dedup drops removed samples).
     assert (cfg.dedup.threshold, cfg.dedup.drop_removed) == (0.9, True)
     assert cfg.screen.rules.max_function_lines == 1000
+
+
+def test_files_not_read_are_in_the_audit_and_the_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repos = make_repos(tmp_path / "repos")
+    (repos / "beta" / "data" / "huge.py").write_text("x = 1\n" * 400)  # 2,400 bytes
+    original = Path.read_bytes
+
+    def read_bytes(path: Path) -> bytes:
+        if path.name == "notes.txt":
+            raise PermissionError(13, "Permission denied", str(path))
+        return original(path)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    config = tmp_path / "limit.toml"
+    config.write_text("max_file_bytes = 2000\n")
+    out = tmp_path / "out"
+    build_corpus.main(["--input", str(repos), "--out", str(out), "--config", str(config)])
+    dropped = pl.read_parquet(out / "dropped" / "*.parquet").filter(pl.col("stage") == "read")
+    assert sorted(dropped.select("repo", "path", "reason", "n_bytes").rows()) == [
+        ("beta", "data/huge.py", "too_large", 2400),
+        ("beta", "notes.txt", "unreadable", 0),
+    ]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["files_in"] == 12
+    assert summary["dropped_by_reason"]["too_large"] == 1
+    assert summary["dropped_by_reason"]["unreadable"] == 1

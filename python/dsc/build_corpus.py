@@ -40,7 +40,7 @@ from dsc.ordering import order_repositories
 from dsc.screen import screen
 from dsc.sources import (
     Repository,
-    read_repositories,
+    read_repositories_and_skips,
     site_packages_repositories,
     stdlib_repositories,
 )
@@ -54,7 +54,7 @@ AUDIT_SCHEMA = {
     "lang": pl.String,
     "stage": pl.String,
     "reason": pl.String,
-    "n_bytes": pl.UInt32,
+    "n_bytes": pl.UInt64,
     "decont_benchmark": pl.String,
     "decont_item_id": pl.String,
     "decont_span_text": pl.String,
@@ -130,7 +130,7 @@ def file_stages(raw: pl.DataFrame, cfg: CorpusConfig) -> tuple[pl.DataFrame, pl.
     """Stages 1, 4 and 5 over one shard's files: (kept files, audit of dropped files)."""
     checked = (
         filter_files(raw.lazy(), cfg.filters)
-        .with_columns(n_bytes=pl.col("raw").bin.size().cast(pl.UInt32))
+        .with_columns(n_bytes=pl.col("raw").bin.size().cast(pl.UInt64))
         .collect()
     )
     text = checked.lazy().filter("keep").with_columns(content=decode_text("raw")).drop("raw")
@@ -162,8 +162,9 @@ def _audit_rows(drops: pl.DataFrame) -> pl.DataFrame:
 
 def run_shard(task: ShardTask) -> ShardStats:
     """Phase 1 for one shard; writes kept files, the audit, the samples, then the marker."""
-    raw = read_repositories(task.repos, max_file_bytes=task.cfg.max_file_bytes)
+    raw, skipped = read_repositories_and_skips(task.repos, max_file_bytes=task.cfg.max_file_bytes)
     kept, audit = file_stages(raw, task.cfg)
+    audit = pl.concat([_audit_rows(skipped.with_columns(stage=pl.lit("read"))), audit])
     samples = order_repositories(kept, task.cfg.ordering).with_columns(
         id=pl.format("{}#{}", "repo", "sample_id")
     )
@@ -173,8 +174,8 @@ def run_shard(task: ShardTask) -> ShardStats:
     stats = ShardStats(
         shard=task.name,
         repos=len(task.repos),
-        files_in=raw.height,
-        bytes_in=int(raw["raw"].bin.size().sum() or 0),
+        files_in=raw.height + skipped.height,
+        bytes_in=int(raw["raw"].bin.size().sum() or 0) + int(skipped["n_bytes"].sum() or 0),
         files_kept=kept.height,
         bytes_kept=int(kept["content"].str.len_bytes().sum() or 0),
         samples=samples.height,

@@ -22,6 +22,8 @@ _SKIP_DIRS = frozenset(
 )
 
 FILE_SCHEMA = {"repo": pl.String, "path": pl.String, "raw": pl.Binary}
+#: Files found but not read, and why (``too_large``, ``unreadable``).
+SKIPPED_SCHEMA = {"repo": pl.String, "path": pl.String, "reason": pl.String, "n_bytes": pl.UInt64}
 
 
 @dataclass(frozen=True)
@@ -33,19 +35,22 @@ class Repository:
     # Files directly under `root` only (used for the stdlib's loose top-level modules).
     flat: bool = False
 
-    def files(self, max_file_bytes: int) -> Iterator[Path]:
-        """Regular files of the repository in sorted order, symlinks and huge files skipped."""
+    def files(self, max_file_bytes: int | None = None) -> Iterator[Path]:
+        """Regular files of the repository in sorted order; symlinks skipped, and files over
+        ``max_file_bytes`` too when given."""
+        for path in self._regular_files():
+            if max_file_bytes is None or path.stat().st_size <= max_file_bytes:
+                yield path
+
+    def _regular_files(self) -> Iterator[Path]:
         if self.flat:
-            entries = sorted(p for p in self.root.iterdir() if p.is_file() and not p.is_symlink())
-            yield from (p for p in entries if p.stat().st_size <= max_file_bytes)
+            yield from sorted(p for p in self.root.iterdir() if p.is_file() and not p.is_symlink())
             return
         for dirpath, dirnames, filenames in os.walk(self.root):
             dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
             for name in sorted(filenames):
                 path = Path(dirpath, name)
-                if path.is_symlink() or not path.is_file():
-                    continue
-                if path.stat().st_size <= max_file_bytes:
+                if not path.is_symlink() and path.is_file():
                     yield path
 
 
@@ -103,24 +108,55 @@ def read_repositories(
     Bytes are kept undecoded so that invalid UTF-8 and binary files reach the filters, which
     reject them with a reason instead of losing them here. ``max_bytes`` stops after roughly
     that many bytes (whole repositories only), for tests and benchmarks of a given size;
-    ``suffixes`` keeps only files whose names end with one of them.
+    ``suffixes`` keeps only files whose names end with one of them. Files over
+    ``max_file_bytes`` and unreadable ones are left out (see :func:`read_repositories_and_skips`).
     """
+    files, _ = read_repositories_and_skips(
+        repos, max_bytes=max_bytes, max_file_bytes=max_file_bytes, suffixes=suffixes
+    )
+    return files
+
+
+def read_repositories_and_skips(
+    repos: Iterable[Repository],
+    *,
+    max_bytes: int | None = None,
+    max_file_bytes: int = 8 << 20,
+    suffixes: tuple[str, ...] | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`read_repositories`, and the files it did not read (``SKIPPED_SCHEMA``), so that
+    none is lost silently: ``too_large`` (over ``max_file_bytes``, never read) and
+    ``unreadable`` (an error while reading, e.g. permissions or a file that vanished)."""
     repo_col: list[str] = []
     path_col: list[str] = []
     raw_col: list[bytes] = []
+    skipped: list[tuple[str, str, str, int]] = []
     total = 0
     for repo in repos:
         if max_bytes is not None and total >= max_bytes:
             break
-        for path in repo.files(max_file_bytes):
+        for path in repo.files():
             if suffixes is not None and not path.name.endswith(suffixes):
                 continue
-            try:
-                data = path.read_bytes()
-            except OSError:
-                continue  # vanished or unreadable: not part of the corpus
+            relative = path.relative_to(repo.root).as_posix()
+            data, size, reason = _read(path, max_file_bytes)
+            if data is None:
+                skipped.append((repo.name, relative, reason, size))
+                continue
             repo_col.append(repo.name)
-            path_col.append(path.relative_to(repo.root).as_posix())
+            path_col.append(relative)
             raw_col.append(data)
             total += len(data)
-    return pl.DataFrame({"repo": repo_col, "path": path_col, "raw": raw_col}, schema=FILE_SCHEMA)
+    files = pl.DataFrame({"repo": repo_col, "path": path_col, "raw": raw_col}, schema=FILE_SCHEMA)
+    return files, pl.DataFrame(skipped, schema=SKIPPED_SCHEMA, orient="row")
+
+
+def _read(path: Path, max_file_bytes: int) -> tuple[bytes | None, int, str]:
+    """The file's bytes, or None with its size and why it was not read."""
+    try:
+        size = path.stat().st_size
+        if size > max_file_bytes:
+            return None, size, "too_large"
+        return path.read_bytes(), size, ""
+    except OSError:
+        return None, 0, "unreadable"
