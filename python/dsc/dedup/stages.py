@@ -164,9 +164,11 @@ def _clustered_rows(pair_files: list[Path]) -> pl.DataFrame:
     then smallest id): the union-find root, the smallest node of a component, is kept."""
     seen: pl.DataFrame | None = None
     for path in pair_files:
-        pairs = pl.read_parquet(path)
         ends = pl.concat(
-            [pairs.select(pl.col(f"{c}_{end}").alias(c) for c in _ROW) for end in ("a", "b")]
+            pl.read_parquet(path, columns=[f"{c}_{end}" for c in _ROW]).rename(
+                {f"{c}_{end}": c for c in _ROW}
+            )
+            for end in ("a", "b")
         )
         seen = (ends if seen is None else pl.concat([seen, ends])).unique()
     if seen is None:
