@@ -10,6 +10,9 @@ import polars as pl
 
 __version__: str
 
+# The Rust defaults of each stage's config, as JSON (crates/dsc-py/src/defaults.rs).
+def default_configs() -> str: ...
+
 # Near-dedup (crates/dsc-py/src/dedup.rs; typed wrappers in dsc.dedup).
 def lsh_optimal_params(
     threshold: float, num_perm: int, fp_weight: float, fn_weight: float
@@ -43,9 +46,9 @@ class DecontIndex:
         cls,
         items: list[tuple[str, str, str]],
         *,
-        ngram: int = 10,
-        min_exact_tokens: int = 3,
-        skip_numeric_windows: bool = True,
+        ngram: int,
+        min_exact_tokens: int,
+        skip_numeric_windows: bool,
     ) -> DecontIndex: ...
     @property
     def key(self) -> str: ...

@@ -99,32 +99,23 @@ class DecontConfig:
         object.__setattr__(self, "sources", sources)
 
 
-def build_index(
-    items: Iterable[BenchmarkItem],
-    *,
-    ngram: int = 10,
-    min_exact_tokens: int = 3,
-    skip_numeric_windows: bool = True,
-) -> DecontIndex:
-    """Index ``items`` (in order: where items share a window, the first is reported)."""
+def build_index(items: Iterable[BenchmarkItem], cfg: DecontConfig | None = None) -> DecontIndex:
+    """Index ``items`` with the gram settings of ``cfg`` (default: the paper's). Where items
+    share a window, the first in order is reported."""
+    cfg = cfg or DecontConfig()
     rows = [(item.benchmark, item.item_id, item.text) for item in items]
     return DecontIndex(
         rows,
-        ngram=ngram,
-        min_exact_tokens=min_exact_tokens,
-        skip_numeric_windows=skip_numeric_windows,
+        ngram=cfg.ngram,
+        min_exact_tokens=cfg.min_exact_tokens,
+        skip_numeric_windows=cfg.skip_numeric_windows,
     )
 
 
 def index_from_config(cfg: DecontConfig) -> DecontIndex:
     """Load the configured benchmarks and index them."""
     items = load_items(cfg.sources, benchmarks_dir=cfg.benchmarks_dir)
-    return build_index(
-        items,
-        ngram=cfg.ngram,
-        min_exact_tokens=cfg.min_exact_tokens,
-        skip_numeric_windows=cfg.skip_numeric_windows,
-    )
+    return build_index(items, cfg)
 
 
 def contamination(raw: str | pl.Expr, index: DecontIndex) -> pl.Expr:

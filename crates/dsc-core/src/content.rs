@@ -1,10 +1,10 @@
 //! Is a raw file text at all? Rows that are not valid UTF-8 or that look binary are rejected
 //! with a reason before any text rule runs.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// How much of a file is probed for binary content, and what counts as binary.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct BinaryProbe {
     /// Bytes inspected at the start of the file (git probes 8000).

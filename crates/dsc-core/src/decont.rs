@@ -43,7 +43,7 @@ pub const DEFAULT_MIN_EXACT_TOKENS: usize = 3;
 const MAX_NGRAM: usize = 63;
 
 /// How items are turned into grams.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct DecontConfig {
     /// Length of the shared window that marks a file as contaminated.
     pub ngram: usize,

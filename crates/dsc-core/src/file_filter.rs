@@ -6,14 +6,14 @@
 //! `alpha_fraction`, `html_visible_fraction`, `html_visible_chars`, `data_too_short`,
 //! `data_too_long`.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::content::{decode_text, looks_binary, BinaryProbe, ContentProblem};
 use crate::html::visible_text_chars;
 use crate::stats::{text_stats, TextStats};
 
 /// Thresholds of the rules; the defaults are the paper's.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct FilterConfig {
     /// Keep only files whose average line length is below this (characters).

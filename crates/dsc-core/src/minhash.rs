@@ -12,7 +12,7 @@
 //! error of the estimate divided by its binomial variance averaged 1.008, against 1.005 with
 //! `a` drawn from the whole field.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::fmt;
 use xxhash_rust::xxh3::xxh3_64;
@@ -26,7 +26,7 @@ pub const MERSENNE_61: u64 = (1 << 61) - 1;
 const MULTIPLIER_LIMIT: u64 = 1 << 29;
 
 /// How signatures are computed; the same parameters give the same signature on every machine.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct MinHashParams {
     /// Number of permutations, i.e. the signature length.
     pub num_perm: usize,

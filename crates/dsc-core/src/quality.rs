@@ -17,7 +17,7 @@
 use std::sync::LazyLock;
 
 use regex::bytes::Regex;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The signals of one file.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -31,7 +31,7 @@ pub struct QualitySignals {
 
 /// Thresholds of the rules. The defaults only catch outliers of real code (see the docs of
 /// `dsc.screen` for the drop rates they give on the machine's own sources).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct QualityRules {
     pub max_comment_ratio: f64,

@@ -40,7 +40,7 @@ pub struct PyDecontIndex {
 #[pymethods]
 impl PyDecontIndex {
     #[new]
-    #[pyo3(signature = (items, *, ngram = 10, min_exact_tokens = 3, skip_numeric_windows = true))]
+    #[pyo3(signature = (items, *, ngram, min_exact_tokens, skip_numeric_windows))]
     fn new(
         py: Python<'_>,
         items: Vec<(String, String, String)>,

@@ -3,6 +3,7 @@
 
 mod decont;
 mod dedup;
+mod defaults;
 mod filters;
 mod input;
 mod ordering;
@@ -17,6 +18,7 @@ static ALLOC: PolarsAllocator = PolarsAllocator::new();
 #[pymodule]
 fn _dsc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(defaults::default_configs, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::lsh_optimal_params, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::lsh_candidate_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::write_signature_file, m)?)?;
