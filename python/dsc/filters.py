@@ -7,7 +7,7 @@ null when kept) and ``keep``.
 
 >>> import polars as pl
 >>> from dsc import filters
->>> df = pl.DataFrame({"path": ["a.py", "b.json"], "raw": [b"x = 1\\n", b"{}"]})
+>>> df = pl.DataFrame({"path": ["a.py", "b.json"], "raw": [b"print('hello')\\n", b"{}"]})
 >>> filters.filter_files(df.lazy()).select("path", "lang", "keep", "reason").collect()
 shape: (2, 4)
 ┌────────┬────────┬───────┬────────────────┐
