@@ -109,12 +109,16 @@ impl MinHasher {
 
     /// The normalised text (UTF-8 bytes) and the byte spans of its words in it.
     fn normalized_words<'t>(&self, text: &'t str) -> (Cow<'t, [u8]>, Vec<(usize, usize)>) {
-        let normalized = match (self.lowered(text), self.params.collapse_whitespace) {
-            (lowered, true) => Cow::Owned(collapse_whitespace(lowered.as_bytes())),
-            (Cow::Borrowed(text), false) => Cow::Borrowed(text.as_bytes()),
-            (Cow::Owned(text), false) => Cow::Owned(text.into_bytes()),
+        let lowered = self.lowered(text);
+        if self.params.collapse_whitespace {
+            let (collapsed, words) = collapse_whitespace(lowered.as_bytes());
+            return (Cow::Owned(collapsed), words);
+        }
+        let words = word_spans(lowered.as_bytes());
+        let normalized = match lowered {
+            Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
+            Cow::Owned(text) => Cow::Owned(text.into_bytes()),
         };
-        let words = word_spans(&normalized);
         (normalized, words)
     }
 

@@ -6,49 +6,83 @@
 /// (as `str::split_whitespace`).
 pub fn word_spans(text: &[u8]) -> Vec<(usize, usize)> {
     let mut spans = Vec::with_capacity(text.len() / 8);
-    let (mut start, mut in_word) = (0, false);
+    let mut edges = WordEdges::default();
     for (index, space) in WhitespaceMasks::new(text).enumerate() {
-        let base = index * 64;
-        // Words start and end where a byte's class differs from the byte before it.
-        let before = (space << 1) | u64::from(!in_word);
-        for bit in set_bits(space ^ before) {
-            if in_word {
-                spans.push((start, base + bit));
-            } else {
-                start = base + bit;
-            }
-            in_word = !in_word;
-        }
+        edges.add_block(&mut spans, space, index * 64, 0);
     }
-    if in_word {
-        spans.push((start, text.len()));
-    }
+    edges.finish(&mut spans, text.len());
     spans
 }
 
-/// UTF-8 `text` with each whitespace run replaced by one space and both ends trimmed: the
-/// words joined by single spaces, without copying word by word.
-pub fn collapse_whitespace(text: &[u8]) -> Vec<u8> {
+/// UTF-8 `text` with each whitespace run replaced by one space and both ends trimmed (the
+/// words joined by single spaces), and the byte ranges of the words in it, in one pass that
+/// copies the text byte by byte rather than word by word.
+pub fn collapse_whitespace(text: &[u8]) -> (Vec<u8>, Vec<(usize, usize)>) {
     let mut out = vec![0u8; text.len()];
+    let mut spans = Vec::with_capacity(text.len() / 8);
+    let mut edges = WordEdges::default();
     let mut len = 0;
-    let mut after_space = true; // so that leading whitespace is dropped
     for (chunk, space) in text.chunks(64).zip(WhitespaceMasks::new(text)) {
+        // Whitespace right after whitespace, or at the start of the text, is not copied.
+        let dropped = space & edges.space_before(space);
+        edges.add_block(&mut spans, space, len, dropped);
         for (i, &b) in chunk.iter().enumerate() {
-            let is_space = (space >> i) & 1 == 1;
-            // Branch-free: every byte is written as itself or (whitespace) as ' ', and `len`
-            // advances past all but the second and later whitespace bytes of a run, so it never
-            // passes the byte's own position.
-            let space_bits = 0u8.wrapping_sub(u8::from(is_space));
+            // Branch-free: every byte is written, as itself or (whitespace) as ' ', and `len`
+            // advances past those not dropped, so it never passes the byte's own position.
+            let space_bits = 0u8.wrapping_sub(((space >> i) & 1) as u8);
             out[len] = b ^ ((b ^ b' ') & space_bits);
-            len += usize::from(!(is_space & after_space));
-            after_space = is_space;
+            len += usize::from((dropped >> i) & 1 == 0);
         }
     }
+    edges.finish(&mut spans, len);
     if len > 0 && out[len - 1] == b' ' {
         len -= 1;
     }
     out.truncate(len);
-    out
+    (out, spans)
+}
+
+/// Where words start and end, one 64-byte block after another: an edge is a byte whose class
+/// (whitespace or not) differs from the byte before it.
+#[derive(Debug, Default)]
+struct WordEdges {
+    start: usize,
+    in_word: bool,
+}
+
+impl WordEdges {
+    /// Bit `i` is set when the byte before byte `i` of the block is whitespace, or the text
+    /// starts there.
+    fn space_before(&self, space: u64) -> u64 {
+        (space << 1) | u64::from(!self.in_word)
+    }
+
+    /// Adds the words the block ends. An edge at bit `i` lies at `offset + i` less the
+    /// `dropped` bytes below `i` (bytes the caller leaves out of its output).
+    fn add_block(
+        &mut self,
+        spans: &mut Vec<(usize, usize)>,
+        space: u64,
+        offset: usize,
+        dropped: u64,
+    ) {
+        for bit in set_bits(space ^ self.space_before(space)) {
+            let at = offset + bit - (dropped & ((1u64 << bit) - 1)).count_ones() as usize;
+            if self.in_word {
+                spans.push((self.start, at));
+            } else {
+                self.start = at;
+            }
+            self.in_word = !self.in_word;
+        }
+    }
+
+    /// Ends a word that runs to the end of the text, at `end`.
+    fn finish(self, spans: &mut Vec<(usize, usize)>, end: usize) {
+        if self.in_word {
+            spans.push((self.start, end));
+        }
+    }
 }
 
 /// The whitespace mask of each 64-byte block of UTF-8 text: bit `i` is set when byte `i` of
@@ -171,13 +205,12 @@ mod tests {
     #[test]
     fn block_edges_and_empty_text() {
         assert!(word_spans(b"").is_empty());
-        assert!(collapse_whitespace(b" \n\t").is_empty());
+        assert_eq!(collapse_whitespace(b" \n\t"), (vec![], vec![]));
         let long = format!("{}x\u{3000}y", "a".repeat(62)); // U+3000 spans bytes 63..66
         assert_eq!(word_spans(long.as_bytes()), vec![(0, 63), (66, 67)]);
-        assert_eq!(
-            collapse_whitespace(long.as_bytes()),
-            format!("{}x y", "a".repeat(62)).as_bytes()
-        );
+        let (collapsed, words) = collapse_whitespace(long.as_bytes());
+        assert_eq!(collapsed, format!("{}x y", "a".repeat(62)).into_bytes());
+        assert_eq!(words, vec![(0, 63), (64, 65)]);
     }
 
     proptest! {
@@ -192,8 +225,11 @@ mod tests {
 
         #[test]
         fn collapsing_joins_the_words_with_spaces(text in TEXT) {
-            let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
-            prop_assert_eq!(collapse_whitespace(text.as_bytes()), joined.into_bytes());
+            let words: Vec<&str> = text.split_whitespace().collect();
+            let (collapsed, spans) = collapse_whitespace(text.as_bytes());
+            prop_assert_eq!(&collapsed, &words.join(" ").into_bytes());
+            let found: Vec<&[u8]> = spans.iter().map(|&(s, e)| &collapsed[s..e]).collect();
+            prop_assert_eq!(found, words.iter().map(|w| w.as_bytes()).collect::<Vec<_>>());
         }
     }
 }
