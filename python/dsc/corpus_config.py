@@ -31,7 +31,8 @@ class CorpusConfig:
     # Repositories are packed into shards of about this many raw bytes; a shard is the unit
     # of work, of resumption and of distribution (a repository is never split).
     shard_bytes: int = 64 << 20
-    # Larger files are not read at all (they would fail the line-length rules anyway).
+    # Larger files are not read at all (they would fail the line-length rules anyway); the
+    # audit lists them with reason too_large.
     max_file_bytes: int = 8 << 20
 
     def __post_init__(self) -> None:
