@@ -212,3 +212,19 @@ def test_files_not_read_are_in_the_audit_and_the_counts(
     assert summary["files_in"] == 12
     assert summary["dropped_by_reason"]["too_large"] == 1
     assert summary["dropped_by_reason"]["unreadable"] == 1
+
+
+def test_a_run_killed_during_dedup_resumes_it(tmp_path: Path, capsys) -> None:
+    repos = make_repos(tmp_path / "repos")
+    args = ["--input", str(repos), "--out", str(tmp_path / "out")]
+    build_corpus.main(args)
+    before = outputs(tmp_path / "out")
+    dedup = tmp_path / "out" / "dedup"
+    (dedup / "stats.json").unlink()
+    for shard in (dedup / "data").glob("*.parquet"):
+        shard.unlink()
+        (dedup / "_work" / "done" / "filter" / f"{shard.stem}.json").unlink()
+    capsys.readouterr()
+    build_corpus.main(args)
+    assert "already done" in capsys.readouterr().out
+    assert outputs(tmp_path / "out") == before

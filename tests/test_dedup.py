@@ -225,3 +225,35 @@ def test_each_stage_is_logged(tmp_path, caplog):
         dedup_shards(tmp_path / "in", tmp_path / "out", SMALL)
     stages = [record.args[0] for record in caplog.records if record.args]
     assert stages == ["signatures", "pairs", "clusters", "filter"]
+
+
+def test_a_killed_run_resumes_where_it_stopped(tmp_path):
+    df = near_duplicate_corpus(seed=4)
+    write_shards(df, tmp_path / "in", 3, seed=4)
+    out, layout = tmp_path / "out", Layout(tmp_path / "out")
+    first = dedup_shards(tmp_path / "in", out, SMALL)
+    results = outputs_of(out)
+    signatures = {p: p.stat().st_mtime_ns for p in (layout.work / "signatures").iterdir()}
+    # Killed in stage 4: one shard's outputs and report are missing, and the run's stats.
+    shard = sorted(layout.out_dir.glob("data/*.parquet"))[0].stem
+    for path in (layout.output(shard), layout.audit(shard), layout.done("filter", shard)):
+        path.unlink()
+    layout.stats.unlink()
+    assert dedup_shards(tmp_path / "in", out, SMALL) == first
+    assert outputs_of(out) == results
+    # Finished tasks were not run again.
+    assert {p: p.stat().st_mtime_ns for p in signatures} == signatures
+
+
+def test_resuming_with_another_config_or_input_is_refused(tmp_path):
+    write_parquet(near_duplicate_corpus(seed=1), tmp_path / "in" / "a.parquet")
+    dedup_shards(tmp_path / "in", tmp_path / "out", SMALL)
+    with pytest.raises(FileExistsError, match="other shards or another config"):
+        dedup_shards(tmp_path / "in", tmp_path / "out", replace(SMALL, threshold=0.9))
+    write_parquet(near_duplicate_corpus(seed=2), tmp_path / "in" / "b.parquet")
+    with pytest.raises(FileExistsError, match="other shards or another config"):
+        dedup_shards(tmp_path / "in", tmp_path / "out", SMALL)
+
+
+def outputs_of(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.glob("*/*.parquet"))}

@@ -199,14 +199,11 @@ def finished_stats(task: ShardTask) -> ShardStats | None:
 
 
 def run_dedup(out_dir: Path, cfg: CorpusConfig, executor: Executor, redo: bool) -> dict[str, Any]:
-    """Phase 2: near-dedup of all samples into ``OUT/dedup`` (redone whole if interrupted,
-    or if ``redo`` because phase 1 rewrote some shards)."""
+    """Phase 2: near-dedup of all samples into ``OUT/dedup``. An interrupted dedup resumes its
+    unfinished tasks; it is redone whole if ``redo``, because phase 1 rewrote some shards."""
     dedup_dir = out_dir / "dedup"
-    stats_file = dedup_dir / "stats.json"
-    if stats_file.exists() and not redo:
-        stats: dict[str, Any] = json.loads(stats_file.read_text())
-        return stats
-    shutil.rmtree(dedup_dir, ignore_errors=True)  # a partial earlier attempt
+    if redo:
+        shutil.rmtree(dedup_dir, ignore_errors=True)
     return dedup_shards(out_dir / "samples", dedup_dir, cfg.dedup, executor)
 
 

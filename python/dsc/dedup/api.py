@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import polars as pl
 
@@ -18,7 +19,6 @@ from dsc.dedup.layout import Layout
 from dsc.dedup.stages import cluster_pairs, compute_signatures, filter_shard, find_pairs
 from dsc.executor import Executor, LocalExecutor
 
-R = TypeVar("R")
 log = logging.getLogger(__name__)
 
 
@@ -37,7 +37,7 @@ def dedup_shards(
     cfg: DedupConfig | None = None,
     executor: Executor | None = None,
 ) -> dict[str, Any]:
-    """Near-deduplicate the ``*.parquet`` shards of ``in_dir`` into ``out_dir`` (new or empty).
+    """Near-deduplicate the ``*.parquet`` shards of ``in_dir`` into ``out_dir``.
 
     Every shard needs the id and text columns of ``cfg``; ids are unique across all shards.
     The stages exchange files under ``out_dir``: on a Ray cluster, ``in_dir`` and ``out_dir``
@@ -46,6 +46,9 @@ def dedup_shards(
     Writes ``out_dir/data/<shard>.parquet`` (the rows with ``cluster_id``, the id of the kept row
     of their cluster, and ``keep``), ``out_dir/audit/<shard>.parquet`` (``removed_id``,
     ``kept_id``, ``similarity``) and ``out_dir/stats.json``, which is also returned.
+
+    ``out_dir`` must be new or empty, or hold an interrupted run of the same shards and config:
+    that run resumes, skipping every task that finished.
     """
     cfg = cfg or DedupConfig()
     run = executor or LocalExecutor()
@@ -53,12 +56,14 @@ def dedup_shards(
     if not shards:
         raise FileNotFoundError(f"no *.parquet shards in {in_dir}")
     layout = Layout(Path(out_dir))
-    if layout.out_dir.exists() and any(layout.out_dir.iterdir()):
-        raise FileExistsError(f"{out_dir} is not empty: dedup writes a fresh directory")
-    signature_reports = _stage("signatures", run, compute_signatures, shards, cfg, layout)
-    pair_reports = _stage("pairs", run, find_pairs, range(cfg.num_partitions), cfg, layout)
-    (clusters,) = _stage("clusters", run, cluster_pairs, [layout], cfg)
-    filter_reports = _stage("filter", run, filter_shard, shards, cfg, layout)
+    _start_or_resume(layout, _identity(shards, cfg))
+    by_shard = {shard.stem: shard for shard in shards}
+    by_partition = {f"{p:05d}": p for p in range(cfg.num_partitions)}
+    signature_reports = _stage(layout, "signatures", run, compute_signatures, by_shard, cfg)
+    pair_reports = _stage(layout, "pairs", run, find_pairs, by_partition, cfg)
+    all_pairs = {"all": layout.pair_files()}
+    (clusters,) = _stage(layout, "clusters", run, cluster_pairs, all_pairs, cfg)
+    filter_reports = _stage(layout, "filter", run, filter_shard, by_shard, cfg)
     bands, rows = cfg.layout()
     stats = {
         "rows": sum(r["rows"] for r in signature_reports),
@@ -111,17 +116,51 @@ def dedup_frame(
     return DedupResult(frame=frame, audit=audit, stats=stats)
 
 
+def _identity(shards: list[Path], cfg: DedupConfig) -> dict[str, Any]:
+    """What a run deduplicates: the config, and each shard's name, size and modification time."""
+    files = [[s.name, s.stat().st_size, s.stat().st_mtime_ns] for s in shards]
+    identity: dict[str, Any] = json.loads(json.dumps({"config": asdict(cfg), "shards": files}))
+    return identity
+
+
+def _start_or_resume(layout: Layout, identity: dict[str, Any]) -> None:
+    """Claim ``layout.out_dir`` for a new run, or resume the run of the same input there."""
+    if layout.run.exists():
+        if json.loads(layout.run.read_text()) != identity:
+            raise FileExistsError(
+                f"{layout.out_dir} holds a dedup run of other shards or another config: "
+                "use a fresh directory"
+            )
+        log.info("dedup: resuming the run in %s", layout.out_dir)
+        return
+    if layout.out_dir.exists() and any(layout.out_dir.iterdir()):
+        raise FileExistsError(f"{layout.out_dir} is not empty: dedup writes a fresh directory")
+    write_json(identity, layout.run)
+
+
 def _stage(
-    name: str, run: Executor, stage: Callable[..., R], items: Iterable[Any], *args: Any
-) -> list[R]:
-    """``stage(item, *args)`` for every item, shipped as plain data any executor can send;
-    logs the stage's wall time (at INFO, on logger ``dsc.dedup.api``)."""
+    layout: Layout,
+    name: str,
+    run: Executor,
+    stage: Callable[..., dict[str, Any]],
+    items: dict[str, Any],
+    *args: Any,
+) -> list[dict[str, Any]]:
+    """``stage(item, *args, layout)`` for every item, shipped as plain data any executor can
+    send, skipping the tasks an earlier run finished; logs the stage's wall time (at INFO, on
+    logger ``dsc.dedup.api``)."""
     start = time.perf_counter()
-    reports = run.map(_apply, [(stage, (item, *args)) for item in items])
+    calls = [(stage, (item, *args, layout), layout.done(name, key)) for key, item in items.items()]
+    reports = run.map(_apply, calls)
     log.info("dedup stage %s: %d tasks in %.1f s", name, len(reports), time.perf_counter() - start)
     return reports
 
 
-def _apply(call: tuple[Callable[..., R], tuple[Any, ...]]) -> R:
-    stage, args = call
-    return stage(*args)
+def _apply(call: tuple[Callable[..., dict[str, Any]], tuple[Any, ...], Path]) -> dict[str, Any]:
+    """Runs one task, or returns its report if an earlier run finished it. The report is
+    written after the task's outputs, so a task killed half-way runs again."""
+    stage, args, done = call
+    if not done.exists():
+        write_json(stage(*args), done)
+    report: dict[str, Any] = json.loads(done.read_text())
+    return report

@@ -3,7 +3,8 @@
 ``out_dir/data/<shard>.parquet`` and ``out_dir/audit/<shard>.parquet`` are the results (one per
 input shard, named after it), ``out_dir/stats.json`` the run's report, and ``out_dir/_work`` the
 intermediate files: signatures per shard (row-addressable files, see ``dsc_core::sigstore``),
-band records per partition and shard, verified pairs per partition, and the clusters.
+band records per partition and shard, verified pairs per partition, the clusters, what the run
+deduplicates (``run.json``), and a report per finished task (so a killed run resumes).
 """
 
 from __future__ import annotations
@@ -50,3 +51,12 @@ class Layout:
     @property
     def stats(self) -> Path:
         return self.out_dir / "stats.json"
+
+    @property
+    def run(self) -> Path:
+        """What the run in this directory deduplicates: its config and input shards."""
+        return self.work / "run.json"
+
+    def done(self, stage: str, task: str) -> Path:
+        """A finished task's report, written after its outputs: a rerun skips the task."""
+        return self.work / "done" / stage / f"{task}.json"

@@ -94,9 +94,9 @@ def find_pairs(partition: int, cfg: DedupConfig, layout: Layout) -> dict[str, An
     return {"partition": partition, "candidates": pairs.height, "pairs": verified.height}
 
 
-def cluster_pairs(layout: Layout, cfg: DedupConfig) -> dict[str, Any]:
-    """Stage 3: connected components of the verified pairs, and the row kept in each."""
-    files = layout.pair_files()
+def cluster_pairs(files: list[Path], cfg: DedupConfig, layout: Layout) -> dict[str, Any]:
+    """Stage 3: connected components of the verified pairs in ``files`` (every partition's),
+    and the row kept in each."""
     nodes = _clustered_rows(files)
     node_of = nodes.select("id", "node")
     components = _dsc.UnionFind(nodes.height)
