@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::minhash::estimated_jaccard;
@@ -140,8 +140,8 @@ impl SignatureFile {
         self.rows
     }
 
-    /// The signature in row `row`.
-    pub fn read_row(&mut self, row: u64) -> Result<Vec<u64>, StoreError> {
+    /// The signature in row `row` (a positional read: the file can be shared by threads).
+    pub fn read_row(&self, row: u64) -> Result<Vec<u64>, StoreError> {
         if row >= self.rows {
             return Err(StoreError::Row {
                 path: self.path.clone(),
@@ -151,14 +151,12 @@ impl SignatureFile {
         }
         let width = self.num_perm as u64 * 8;
         let mut bytes = vec![0u8; self.num_perm * 8];
-        let io_error = |source| StoreError::Io {
-            path: self.path.clone(),
-            source,
-        };
-        self.file
-            .seek(SeekFrom::Start(HEADER_BYTES + row * width))
-            .map_err(io_error)?;
-        self.file.read_exact(&mut bytes).map_err(io_error)?;
+        read_exact_at(&self.file, &mut bytes, HEADER_BYTES + row * width).map_err(|source| {
+            StoreError::Io {
+                path: self.path.clone(),
+                source,
+            }
+        })?;
         Ok(bytes
             .chunks_exact(8)
             .map(|b| {
@@ -170,13 +168,33 @@ impl SignatureFile {
     }
 }
 
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match file.seek_read(buf, offset)? {
+            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+            n => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A row of a signature file: the file's index in a list of files, and the row number.
 pub type RowRef = (u32, u64);
 
 /// The estimated Jaccard similarity of each pair `(left[i], right[i])` of rows of `files`.
 /// Every distinct row is read once, in file and row order; memory holds those rows only.
 pub fn pair_similarities(
-    files: &mut [SignatureFile],
+    files: &[SignatureFile],
     left: &[RowRef],
     right: &[RowRef],
 ) -> Result<Vec<f64>, StoreError> {
@@ -187,7 +205,7 @@ pub fn pair_similarities(
         .collect();
     let count = files.len();
     for (&(index, row), signature) in rows.iter_mut() {
-        let file = files.get_mut(index as usize).ok_or(StoreError::File {
+        let file = files.get(index as usize).ok_or(StoreError::File {
             index,
             files: count,
         })?;
@@ -218,14 +236,14 @@ mod tests {
         let path = temp_path("round_trip.sig");
         let rows: Vec<Vec<u64>> = vec![vec![1, 2, 3, 4], vec![1, 2, 0, 0], vec![u64::MAX; 4]];
         write_signatures(&path, 4, rows.iter().map(Vec::as_slice)).expect("written");
-        let mut file = SignatureFile::open(&path).expect("opened");
+        let file = SignatureFile::open(&path).expect("opened");
         assert_eq!((file.num_perm(), file.rows()), (4, 3));
         for (i, row) in rows.iter().enumerate() {
             assert_eq!(&file.read_row(i as u64).expect("row"), row);
         }
-        let mut files = vec![file, SignatureFile::open(&path).expect("opened")];
+        let files = vec![file, SignatureFile::open(&path).expect("opened")];
         let similarities =
-            pair_similarities(&mut files, &[(0, 0), (0, 0)], &[(1, 1), (0, 2)]).expect("pairs");
+            pair_similarities(&files, &[(0, 0), (0, 0)], &[(1, 1), (0, 2)]).expect("pairs");
         assert_eq!(similarities, vec![0.5, 0.0]);
         let _ = std::fs::remove_file(&path);
     }
@@ -244,10 +262,10 @@ mod tests {
 
         let path = temp_path("one_row.sig");
         write_signatures(&path, 2, [[7u64, 8].as_slice()].into_iter()).expect("written");
-        let mut file = SignatureFile::open(&path).expect("opened");
+        let file = SignatureFile::open(&path).expect("opened");
         let err = file.read_row(1).expect_err("past the end");
         assert!(err.to_string().contains("row 1 asked for, the file has 1"));
-        let err = pair_similarities(&mut [file], &[(3, 0)], &[(0, 0)]).expect_err("no file 3");
+        let err = pair_similarities(&[file], &[(3, 0)], &[(0, 0)]).expect_err("no file 3");
         assert!(err.to_string().contains("file 3"));
         let err = write_signatures(&path, 3, [[1u64].as_slice()].into_iter()).expect_err("width");
         assert!(err.to_string().contains("row 0 has 1 values, not 3"));

@@ -246,6 +246,9 @@ pub fn write_signature_file(
         .map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
+/// Pairs compared by one thread at a time.
+const PAIR_CHUNK: usize = 2048;
+
 /// The estimated Jaccard similarity of each pair of rows: row `left_row[i]` of file
 /// `files[left_file[i]]` against row `right_row[i]` of file `files[right_file[i]]`.
 #[pyfunction]
@@ -277,11 +280,17 @@ pub fn signature_pair_similarity(
     }
     let similarities = py
         .detach(|| {
-            let mut opened = files
+            let opened = files
                 .iter()
                 .map(|path| SignatureFile::open(path))
                 .collect::<Result<Vec<_>, _>>()?;
-            sigstore::pair_similarities(&mut opened, &left, &right)
+            // Chunks of pairs in parallel: each reads its own rows, so memory stays per chunk.
+            let chunks = left
+                .par_chunks(PAIR_CHUNK)
+                .zip(right.par_chunks(PAIR_CHUNK))
+                .map(|(l, r)| sigstore::pair_similarities(&opened, l, r))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, sigstore::StoreError>(chunks.concat())
         })
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(PySeries(Series::new("similarity".into(), similarities)))
