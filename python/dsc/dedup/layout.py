@@ -3,8 +3,8 @@
 ``out_dir/data/<shard>.parquet`` and ``out_dir/audit/<shard>.parquet`` are the results (one per
 input shard, named after it), ``out_dir/stats.json`` the run's report, and ``out_dir/_work`` the
 intermediate files: signatures per shard (row-addressable files, see ``dsc_core::sigstore``),
-band records per partition and shard, verified pairs per partition, the clusters, what the run
-deduplicates (``run.json``), and a report per finished task (so a killed run resumes).
+band records and ids per partition and shard, verified pairs per partition, the clusters, what
+the run deduplicates (``run.json``), and a report per finished task (so a killed run resumes).
 """
 
 from __future__ import annotations
@@ -31,6 +31,12 @@ class Layout:
 
     def band_files(self, partition: int) -> list[Path]:
         return sorted((self.work / "bands" / f"{partition:05d}").glob("*.parquet"))
+
+    def ids(self, partition: int, shard: str) -> Path:
+        return self.work / "ids" / f"{partition:05d}" / f"{shard}.parquet"
+
+    def id_files(self, partition: int) -> list[Path]:
+        return sorted((self.work / "ids" / f"{partition:05d}").glob("*.parquet"))
 
     def pairs(self, partition: int) -> Path:
         return self.work / "pairs" / f"{partition:05d}.parquet"

@@ -2,9 +2,10 @@
 
 1. :func:`compute_signatures` (per input shard): MinHash signatures, written to a
    row-addressable signature file, and the LSH band records (band hash, id, rank and where the
-   signature is) split by band-hash partition.
+   signature is) split by band-hash partition; the ids too, split by their own hash.
 2. :func:`find_pairs` (per band partition): rows sharing a band hash become candidate pairs,
-   verified by the estimated Jaccard of their signatures, which are read row by row.
+   verified by the estimated Jaccard of their signatures, which are read row by row; ids
+   repeated across shards are reported.
 3. :func:`cluster_pairs` (once): connected components, fed one partition's pairs at a time;
    the row of highest rank (then smallest id) is kept in each.
 4. :func:`filter_shard` (per input shard): the cluster id and keep flag of every row, and the
@@ -19,6 +20,7 @@ fixed by sorting on ids.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,19 +65,26 @@ def compute_signatures(shard: Path, cfg: DedupConfig, layout: Layout) -> dict[st
         .explode("hash")
         .with_columns(partition=pl.col("hash") % cfg.num_partitions)
     )
-    by_partition = records.partition_by("partition", as_dict=True, include_key=False)
-    empty = records.clear().drop("partition")
-    for partition in range(cfg.num_partitions):
-        part = by_partition.get((partition,), empty)
-        write_parquet(part, layout.bands(partition, shard.stem))
+    # Ids go to partitions by their own hash, so that stage 2 sees every row of an id together.
+    ids = signatures.select("id", "shard", partition=pl.col("id").hash(seed=0) % cfg.num_partitions)
+    _write_partitions(records, cfg.num_partitions, lambda p: layout.bands(p, shard.stem))
+    _write_partitions(ids, cfg.num_partitions, lambda p: layout.ids(p, shard.stem))
     return {"shard": shard.name, "rows": rows.height}
+
+
+def _write_partitions(frame: pl.DataFrame, count: int, path: Callable[[int], Path]) -> None:
+    """One file per partition (empty ones too) of ``frame``'s rows, by its column
+    ``partition``."""
+    by_partition = frame.partition_by("partition", as_dict=True, include_key=False)
+    empty = frame.clear().drop("partition")
+    for partition in range(count):
+        write_parquet(by_partition.get((partition,), empty), path(partition))
 
 
 def find_pairs(partition: int, cfg: DedupConfig, layout: Layout) -> dict[str, Any]:
     """Stage 2: the duplicate pairs of one band-hash partition, with estimated similarity."""
-    records = pl.read_parquet(layout.band_files(partition))
-    _check_ids_are_unique(records)
-    records = records.filter(pl.len().over("hash") > 1)
+    _check_ids_are_unique(pl.read_parquet(layout.id_files(partition)))
+    records = pl.read_parquet(layout.band_files(partition)).filter(pl.len().over("hash") > 1)
     # Nodes numbered in id order make the pairs (and big buckets' anchors) independent of shards.
     nodes = records.select(_ROW).unique("id").sort("id").with_row_index("node")
     records = records.join(nodes.select("id", "node"), on="id")
@@ -198,11 +207,10 @@ def _read_checked(shard: Path, cfg: DedupConfig) -> pl.DataFrame:
     return rows
 
 
-def _check_ids_are_unique(records: pl.DataFrame) -> None:
-    """Ids must be unique across shards too (each shard checks its own in stage 1). A row has
-    band records in most partitions, so a repeated id shows up where two rows share one."""
-    rows = records.select(_ROW).unique()
-    repeated = rows.filter(pl.col("id").is_duplicated()).sort("id", "shard")
+def _check_ids_are_unique(ids: pl.DataFrame) -> None:
+    """Ids must be unique across shards too (stage 1 checks each shard's own); ``ids`` holds
+    ``id`` and ``shard`` of every row whose id hashes to one partition."""
+    repeated = ids.filter(pl.col("id").is_duplicated()).sort("id", "shard")
     if repeated.height:
         first = repeated.row(0, named=True)
         shards = repeated.filter(pl.col("id") == first["id"])["shard"].to_list()
