@@ -181,12 +181,17 @@ def test_optimal_layout_puts_the_step_at_the_threshold():
         (pl.DataFrame({"id": [1, 1], "text": ["a", "b"]}), "id 1 occurs more than once"),
         (pl.DataFrame({"id": [1], "text": [b"a"]}), "must be String"),
         (pl.DataFrame({"id": [1], "body": ["a"]}), "no column 'text'"),
+        (
+            pl.DataFrame({"id": [1], "text": ["a"], "stars": ["many"]}),
+            "rank column 'stars' must be numeric, got String",
+        ),
     ],
 )
 def test_bad_input_is_named(tmp_path, frame, message):
     write_parquet(frame, tmp_path / "in" / "bad.parquet")
+    cfg = replace(SMALL, rank_col="stars") if "stars" in frame.columns else SMALL
     with pytest.raises(DedupInputError, match=message) as info:
-        dedup_shards(tmp_path / "in", tmp_path / "out", SMALL)
+        dedup_shards(tmp_path / "in", tmp_path / "out", cfg)
     assert "bad.parquet" in str(info.value)
 
 

@@ -196,6 +196,10 @@ def _read_checked(shard: Path, cfg: DedupConfig) -> pl.DataFrame:
         raise DedupInputError(
             f"{shard}: text column '{cfg.text_col}' must be String, got {schema[cfg.text_col]}"
         )
+    if cfg.rank_col and not schema[cfg.rank_col].is_numeric():
+        raise DedupInputError(
+            f"{shard}: rank column '{cfg.rank_col}' must be numeric, got {schema[cfg.rank_col]}"
+        )
     rows = pl.read_parquet(shard, columns=columns)
     for name in columns:
         nulls = rows.with_row_index().filter(pl.col(name).is_null())
