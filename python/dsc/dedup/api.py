@@ -142,15 +142,15 @@ def _stage(
     layout: Layout,
     name: str,
     run: Executor,
-    stage: Callable[..., dict[str, Any]],
+    stage: Callable[[Any, DedupConfig, Layout], dict[str, Any]],
     items: dict[str, Any],
-    *args: Any,
+    cfg: DedupConfig,
 ) -> list[dict[str, Any]]:
-    """``stage(item, *args, layout)`` for every item, shipped as plain data any executor can
+    """``stage(item, cfg, layout)`` for every item, shipped as plain data any executor can
     send, skipping the tasks an earlier run finished; logs the stage's wall time (at INFO, on
     logger ``dsc.dedup.api``)."""
     start = time.perf_counter()
-    calls = [(stage, (item, *args, layout), layout.done(name, key)) for key, item in items.items()]
+    calls = [(stage, (item, cfg, layout), layout.done(name, key)) for key, item in items.items()]
     reports = run.map(_apply, calls)
     log.info("dedup stage %s: %d tasks in %.1f s", name, len(reports), time.perf_counter() - start)
     return reports
