@@ -9,10 +9,10 @@ Measured on a 2-core AVX-512 machine:
 - Quality (``tests/test_dedup_quality.py``: 80 repositories of real code with vendored
   copies and edited packages): every pair with exact Jaccard >= 0.90 clustered (54/54);
   35 of 36 removals have exact Jaccard >= 0.85.
-- Signatures (``benchmarks/bench_dedup.py``, one core, 210 MB of real code): about
-  180 MB/s, 52x to 60x datasketch's ``update_batch`` and 18x to 22x a numpy implementation
+- Signatures (``benchmarks/bench_dedup.py``, one core, 210 MB of real code): 180 to
+  200 MB/s, 57x to 61x datasketch's ``update_batch`` and 18x to 22x a numpy implementation
   like datatrove's. The AVX2 build is about half that speed and the portable one a seventh.
-- All four stages on 2 cores: 1 GB in 10 s and 2 GB in 24 s, with peak RSS 504 and 512 MB
+- All four stages on 2 cores: 1 GB in 10.5 s and 2 GB in 25 s, with peak RSS 461 and 527 MB
   (shards of 64 MB, one band partition per 128 MB).
 """
 
