@@ -74,21 +74,23 @@ def write_atomic(path: Path, data: bytes) -> None:
     Path(tmp.name).replace(path)
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Rows of a JSON-lines file (gzip when named ``.gz``); a bad line names file and line."""
+def read_jsonl(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """Each row of a JSON-lines file (gzip when named ``.gz``) with where it is, ``file:line``
+    (blank lines counted), for the errors of whoever checks the row; a bad line is named."""
     opener = gzip.open if path.suffix == ".gz" else open
     rows = []
     with opener(path, "rt", encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
+            where = f"{path}:{number}"
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{number}: not valid JSON: {exc}") from exc
+                raise ValueError(f"{where}: not valid JSON: {exc}") from exc
             if not isinstance(row, dict):
-                raise ValueError(f"{path}:{number}: expected a JSON object")
-            rows.append(row)
+                raise ValueError(f"{where}: expected a JSON object")
+            rows.append((where, row))
     return rows
 
 

@@ -17,7 +17,7 @@ from dsc_evals.tasks.pal import GSM8K, MATH
 
 
 def test_mbpp_prompt_has_tasks_2_to_4_as_shots_and_evaluates_11_to_510(benchmarks_dir):
-    rows = {r["task_id"]: r for r in read_jsonl(benchmarks_dir / "mbpp.jsonl")}
+    rows = {r["task_id"]: r for _, r in read_jsonl(benchmarks_dir / "mbpp.jsonl")}
     problems = MBPP().problems(benchmarks_dir)
     assert [p.task_id for p in problems] == [str(i) for i in range(11, 511)]
     prompt = problems[0].prompt
@@ -31,7 +31,7 @@ def test_mbpp_prompt_has_tasks_2_to_4_as_shots_and_evaluates_11_to_510(benchmark
 def test_multipl_e_stop_tokens_come_from_each_item(benchmarks_dir):
     for language in MULTIPLE_LANGUAGES:
         problems = HumanEvalMultiPLE(language).problems(benchmarks_dir)
-        rows = read_jsonl(benchmarks_dir / f"humaneval-{language}.jsonl")
+        rows = [r for _, r in read_jsonl(benchmarks_dir / f"humaneval-{language}.jsonl")]
         assert len(problems) == len(rows) > 150
         assert [p.stop for p in problems] == [tuple(r["stop_tokens"]) for r in rows]
 
@@ -125,6 +125,10 @@ def test_bad_jsonl_line_is_named(tmp_path):
         read_jsonl(path)
     path.write_text('{"task_id": 1}\n')
     with pytest.raises(ValueError, match=r"mbpp.jsonl:1: missing field 'text'"):
+        MBPP().problems(tmp_path)
+    # The line in the file, not the row's position: blank lines count.
+    path.write_text('\n\n{"task_id": 1}\n')
+    with pytest.raises(ValueError, match=r"mbpp.jsonl:3: missing field 'text'"):
         MBPP().problems(tmp_path)
 
 

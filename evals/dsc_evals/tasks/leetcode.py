@@ -32,8 +32,7 @@ class LeetCode(Task):
     def problems(self, data_dir: Path | None) -> list[Problem]:
         path = locate("leetcode-20240121-Jul.jsonl", data_dir)
         problems = []
-        for number, row in enumerate(read_jsonl(path), 1):
-            where = f"{path}:{number}"
+        for where, row in read_jsonl(path):
             difficulty = require(require(row, "meta", dict, where), "difficulty", str, where)
             if difficulty not in DIFFICULTIES:
                 raise ValueError(f"{where}: unknown difficulty {difficulty!r}")

@@ -45,8 +45,7 @@ class MBPP(Task):
     def problems(self, data_dir: Path | None) -> list[Problem]:
         path = locate("mbpp.jsonl", data_dir)
         rows: dict[int, dict] = {}
-        for number, row in enumerate(read_jsonl(path), 1):
-            where = f"{path}:{number}"
+        for where, row in read_jsonl(path):
             task_id = require(row, "task_id", int, where)
             for field in ("text", "code", "test_setup_code"):
                 require(row, field, str, where)

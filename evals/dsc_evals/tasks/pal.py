@@ -87,13 +87,12 @@ class GSM8K(_PAL):
     def problems(self, data_dir: Path | None) -> list[Problem]:
         path = locate("gsm8k-test.json", data_dir)
         problems = []
-        for number, row in enumerate(read_jsonl(path), 1):
-            where = f"{path}:{number}"
+        for index, (where, row) in enumerate(read_jsonl(path)):
             question = require(row, "question", str, where)
             gold = gsm8k_gold(require(row, "answer", str, where))
             problems.append(
                 Problem(
-                    str(row.get("idx", number - 1)),
+                    str(row.get("idx", index)),
                     _prompt(GSM8K_SHOTS, question),
                     STOP,
                     data={"answer": gold},
@@ -108,14 +107,13 @@ class MATH(_PAL):
     def problems(self, data_dir: Path | None) -> list[Problem]:
         path = locate("math-test.json", data_dir)
         problems = []
-        for number, row in enumerate(read_jsonl(path), 1):
-            where = f"{path}:{number}"
+        for index, (where, row) in enumerate(read_jsonl(path)):
             gold = last_boxed(require(row, "solution", str, where))
             if gold is None:
                 raise ValueError(f"{where}: no \\boxed answer in field 'solution'")
             problems.append(
                 Problem(
-                    str(row.get("idx", number - 1)),
+                    str(row.get("idx", index)),
                     _prompt(MATH_SHOTS, require(row, "problem", str, where)),
                     STOP,
                     group=str(row.get("type", "")),

@@ -118,7 +118,7 @@ def dedup_frame(
 
 def _identity(shards: list[Path], cfg: DedupConfig) -> dict[str, Any]:
     """What a run deduplicates: the config, and each shard's name, size and modification time."""
-    files = [[s.name, s.stat().st_size, s.stat().st_mtime_ns] for s in shards]
+    files = [[s.name, (st := s.stat()).st_size, st.st_mtime_ns] for s in shards]
     identity: dict[str, Any] = json.loads(json.dumps({"config": asdict(cfg), "shards": files}))
     return identity
 
