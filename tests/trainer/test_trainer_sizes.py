@@ -34,7 +34,9 @@ def test_33b_uses_grouped_query_attention():
 
 def test_flops_per_token_formulas():
     config = named_config("1.3B")
-    assert config.flops_per_token_m(4096) == 72 * 24 * 2048**2 + 6 * 24 * 2048 * 4096
+    assert config.flops_per_token_m(4096) == 72 * 24 * 2048**2 + 12 * 24 * 2048 * 4096
+    # Hand-computed: 72*24*2048^2 = 7,247,757,312; 12*24*2048*4096 = 2,415,919,104.
+    assert config.flops_per_token_m(4096) == 9_663_676_416
     assert config.flops_per_token_6n() == 6 * (config.num_params() - 2 * 32256 * 2048)
     assert config.flops_per_token_6n(include_embeddings=True) == 6 * config.num_params()
 

@@ -93,12 +93,14 @@ class ModelConfig:
         return self.non_embedding_params() + self.embedding_params()
 
     def flops_per_token_m(self, seq_len: int) -> int:
-        """DeepSeek LLM's non-embedding FLOPs/token ``M = 72 n d^2 + 6 n d l`` (training).
+        """DeepSeek LLM's non-embedding FLOPs/token ``M = 72 n d^2 + 12 n d l`` (training, eq. 2).
 
-        Unlike 6N it counts attention's cost over the context; 72 d^2 assumes an MHA block with
-        a 4x MLP (12 d^2 parameters a layer).
+        Unlike 6N it counts attention's cost over the context: QK^T and AV are 2 d l
+        multiply-adds a token a layer, x3 for forward + backward, with no causal halving (the
+        torchtitan convention). 72 d^2 assumes an MHA block with a 4x MLP (12 d^2 parameters a
+        layer).
         """
-        return 72 * self.n_layers * self.d_model**2 + 6 * self.n_layers * self.d_model * seq_len
+        return 72 * self.n_layers * self.d_model**2 + 12 * self.n_layers * self.d_model * seq_len
 
     def flops_per_token_6n(self, *, include_embeddings: bool = False) -> int:
         """The classic ``6N`` training FLOPs/token, from the exact parameter count."""

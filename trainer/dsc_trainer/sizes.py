@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     print(format_table(size_rows(args.seq_len)))
     print(
-        f"\nvocab {ModelConfig().vocab_size}; M = 72 n_layer d^2 + 6 n_layer d seq (DeepSeek LLM)"
+        f"\nvocab {ModelConfig().vocab_size}; M = 72 n_layer d^2 + 12 n_layer d seq (DeepSeek LLM)"
     )
 
 
