@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from dsc_evals.config import ExecConfig
+from dsc_evals.endmarker import new_marker, with_end_marker
 from dsc_evals.languages import LANGUAGES
 from dsc_evals.outcome import ExecResult, Outcome, Program
 from dsc_evals.sandbox import make_sandbox, resolve_isolation
@@ -21,6 +22,7 @@ from dsc_evals.supervisor import Supervisor, exec_step, python_step
 
 COMPILE_TIME_FACTOR = 6.0  # compilers (javac, tsc, g++ with bits/stdc++.h) get this much more time
 DIED = "the sandboxed fork server died or hung (did the program kill its parent?)"
+NO_END = "exited 0 without reaching the end of its tests (no end marker in its output)"
 
 
 class Engine:
@@ -57,14 +59,18 @@ class Engine:
         for program in programs:
             if program.language != "python" and program.language not in LANGUAGES:
                 raise ValueError(f"unknown language {program.language!r}")
+        markers = [new_marker() for _ in programs]
+        sources = [
+            with_end_marker(p.language, p.source, m) for p, m in zip(programs, markers, strict=True)
+        ]
         free: queue.Queue[Supervisor] = queue.Queue()
         for slot in self._slots:
             free.put(slot)
 
-        def run_one(program: Program) -> ExecResult:
+        def run_one(index: int) -> ExecResult:
             slot = free.get()
             try:
-                return self._run_in(slot, program)
+                return self._run_in(slot, programs[index].language, sources[index], markers[index])
             finally:
                 free.put(slot)
 
@@ -72,21 +78,21 @@ class Engine:
         # pool threads) are closed before the pool's threads end.
         with ThreadPoolExecutor(max_workers=len(self._slots)) as pool:
             try:
-                return list(pool.map(run_one, programs))
+                return list(pool.map(run_one, range(len(programs))))
             finally:
                 self.close()
 
-    def _run_in(self, slot: Supervisor, program: Program) -> ExecResult:
+    def _run_in(self, slot: Supervisor, language_name: str, source: str, marker: str) -> ExecResult:
         limits = self.config.limits
-        if program.language == "python":
-            return _classify(slot.run({}, [python_step(program.source, limits)]), compiled=False)
-        language = LANGUAGES[program.language]
+        if language_name == "python":
+            return _classify(slot.run({}, [python_step(source, marker, limits)]), compiled=False)
+        language = LANGUAGES[language_name]
         env = dict(language.env)
-        steps = [exec_step(language.run, env, language.failure_marker, limits)]
+        steps = [exec_step(language.run, env, (language.failure_marker, marker), limits)]
         if language.compile:
             build_limits = limits.scaled(COMPILE_TIME_FACTOR)
-            steps.insert(0, exec_step(language.compile, env, "", build_limits))
-        reply = slot.run({language.source_file: program.source}, steps)
+            steps.insert(0, exec_step(language.compile, env, ("", marker), build_limits))
+        reply = slot.run({language.source_file: source}, steps)
         return _classify(reply, compiled=bool(language.compile))
 
 
@@ -114,4 +120,6 @@ def _classify(steps: list[dict[str, Any]] | None, *, compiled: bool) -> ExecResu
         return result(Outcome.FAILED)
     if last["marker_seen"]:
         return result(Outcome.FAILED, "the language's failure marker was printed")
+    if not last["end_seen"]:
+        return result(Outcome.FAILED, NO_END)
     return result(Outcome.PASSED)

@@ -6,9 +6,12 @@ One JSON request per line on stdin, one JSON reply per line on stdout::
 
     request: {"id", "files": {name: text}, "tail", "steps": [step, ...]}
     step:    {"python": source} or {"argv": [...], "env": {...}},
-             plus {"wall_s", "cpu_s", "as_bytes", "nofile", "fsize", "failure_marker"}
+             plus {"wall_s", "cpu_s", "as_bytes", "nofile", "fsize", "failure_marker",
+                   "end_marker"}
     reply:   {"id", "steps": [{"timed_out", "returncode", "stdout", "stderr", "marker_seen",
-                               "leftovers", "seconds"}, ...]}   (timed_out: wall clock or CPU)
+                               "end_seen", "leftovers", "seconds"}, ...]}
+             (timed_out: wall clock or CPU; end_seen: the end marker was in stdout; it is cut
+             out of both tails)
 
 The files are written to a fresh work directory and the steps (e.g. compile, then run) run in it in
 order, stopping after the first that does not exit 0. A Python step runs in a fork of this warm
@@ -206,15 +209,18 @@ def _empty(root: Path) -> None:
             entry.unlink(missing_ok=True)
 
 
-def _tail(path: Path, size: int, marker: bytes) -> tuple[str, bool]:
-    """The last ``size`` bytes of an output file and whether ``marker`` occurs anywhere in it."""
+def _tail(path: Path, size: int, failure: bytes, end: bytes) -> tuple[str, bool, bool]:
+    """The last ``size`` bytes of an output file (the ``end`` marker cut out) and whether the
+    ``failure`` and ``end`` markers occur anywhere in it."""
     try:
         data = path.read_bytes()  # at most RLIMIT_FSIZE bytes
     except OSError:  # the program deleted or replaced its log
         data = b""
-    return data[len(data) - size :].decode("utf-8", errors="replace"), bool(
-        marker
-    ) and marker in data
+    end_seen = bool(end) and end in data
+    if end_seen:
+        data = data.replace(end + b"\n", b"").replace(end, b"")
+    text = data[len(data) - size :].decode("utf-8", errors="replace")
+    return text, bool(failure) and failure in data, end_seen
 
 
 def _run_step(step: dict[str, Any], workdir: Path, logs: Path, tail: int) -> dict[str, Any]:
@@ -228,16 +234,17 @@ def _run_step(step: dict[str, Any], workdir: Path, logs: Path, tail: int) -> dic
     os.close(err)
     status, timed_out, cpu_used = _wait(pid, step["wall_s"])
     seconds = time.monotonic() - start
-    marker = step["failure_marker"].encode()
-    stdout, out_marker = _tail(logs / "stdout", tail, marker)
-    stderr, err_marker = _tail(logs / "stderr", tail, marker)
+    failure, end = step["failure_marker"].encode(), step["end_marker"].encode()
+    stdout, out_failure, end_seen = _tail(logs / "stdout", tail, failure, end)
+    stderr, err_failure, _ = _tail(logs / "stderr", tail, failure, end)  # cut from both
     return {
         "timed_out": timed_out or _hit_cpu_limit(status, cpu_used, step["cpu_s"]),
         "returncode": os.waitstatus_to_exitcode(status),
         "leftovers": _sweep(pid),
         "stdout": stdout,
         "stderr": stderr,
-        "marker_seen": out_marker or err_marker,
+        "marker_seen": out_failure or err_failure,
+        "end_seen": end_seen,
         "seconds": seconds,
     }
 

@@ -83,7 +83,7 @@ class Supervisor:
                 start_new_session=True,
             )
             # A server that cannot run an empty program is a broken setup, not a bad sample.
-            step = python_step("pass", self.limits)
+            step = python_step("pass", "", self.limits)
             reply = self._exchange(self._proc, {}, [step])
             if reply is None or reply[0]["returncode"] != 0:
                 self.close()
@@ -148,13 +148,25 @@ def _limits(limits: Limits) -> dict[str, Any]:
     }
 
 
-def python_step(source: str, limits: Limits) -> dict[str, Any]:
+def python_step(source: str, end_marker: str, limits: Limits) -> dict[str, Any]:
     """A step that runs Python source in a fork of the server's interpreter."""
-    return {"python": source, "failure_marker": "", **_limits(limits)}
+    markers = {"failure_marker": "", "end_marker": end_marker}
+    return {"python": source, **markers, **_limits(limits)}
 
 
 def exec_step(
-    argv: tuple[str, ...], env: dict[str, str], marker: str, limits: Limits
+    argv: tuple[str, ...],
+    env: dict[str, str],
+    markers: tuple[str, str],
+    limits: Limits,
 ) -> dict[str, Any]:
-    """A step that executes a command line in the work directory."""
-    return {"argv": list(argv), "env": env, "failure_marker": marker, **_limits(limits)}
+    """A step that executes a command line in the work directory; ``markers`` are the failure
+    marker and the end marker (dsc_evals/endmarker.py) of its output."""
+    failure, end = markers
+    return {
+        "argv": list(argv),
+        "env": env,
+        "failure_marker": failure,
+        "end_marker": end,
+        **_limits(limits),
+    }

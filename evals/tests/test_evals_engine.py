@@ -6,7 +6,8 @@ import sys
 import pytest
 
 from dsc_evals.config import ExecConfig, Isolation, Limits
-from dsc_evals.execution import Engine
+from dsc_evals.endmarker import PREFIX
+from dsc_evals.execution import NO_END, Engine
 from dsc_evals.languages import LANGUAGES, detect_toolchains, missing_toolchain
 from dsc_evals.outcome import Outcome, Program
 from dsc_evals.sandbox import SANDBOX_ENV, probe
@@ -23,6 +24,24 @@ ADD = {
     "sh": ("    echo $(( $1 + $2 ))", "    echo $(( $1 - $2 ))", "    echo $(( $1 + ))"),
 }
 COMPILED = {name for name, lang in LANGUAGES.items() if lang.compile}
+# A wrong answer that ends the process with status 0 before (or while) the tests run: each must
+# fail because the end marker after the last test is never printed.
+EARLY_EXIT = {
+    "cpp": [
+        "    exit(0);",
+        "    std::_Exit(0);",
+        "    return x - y;\n}\nint f = (exit(0), 0);\nint g() {",
+    ],
+    "java": [
+        "        System.exit(0); return x - y;",
+        "        Runtime.getRuntime().halt(0); return 0;",
+    ],
+    "js": ["  process.exit(0);\n}", "  return x - y;\n}\nprocess.exit(0);"],
+    "ts": ["  (globalThis as any).process.exit(0);\n  return 0;\n}"],
+    "php": ["    exit(0);\n}", "    return $x - $y;\n}\ndie();"],
+    "cs": ["        Environment.Exit(0); return 0;"],
+    "sh": ["    echo $(( $1 - $2 ))\n}\nexit 0\ng() {"],
+}
 
 
 def test_python_outcomes_and_tails(engine):
@@ -58,6 +77,46 @@ def test_multipl_e_languages(engine, benchmarks_dir, language):
     assert [r.outcome for r in results] == [Outcome.PASSED, Outcome.FAILED, expected_broken], [
         r.stderr_tail for r in results
     ]
+
+
+@pytest.mark.parametrize("language", sorted(EARLY_EXIT))
+def test_exiting_0_before_the_tests_end_fails(engine, benchmarks_dir, language):
+    reason = missing_toolchain(LANGUAGES[language])
+    if reason is not None:
+        pytest.skip(reason)
+    task = HumanEvalMultiPLE(language)
+    [problem] = [p for p in task.problems(benchmarks_dir) if p.task_id == "HumanEval_53_add"]
+    results = engine.run([task.program(problem, c) for c in EARLY_EXIT[language]])
+    seen = [(r.outcome, r.returncode, r.detail) for r in results]
+    assert seen == [(Outcome.FAILED, 0, NO_END)] * len(results), [r.stderr_tail for r in results]
+
+
+@pytest.mark.parametrize(
+    "completion",
+    [
+        "    exit()",
+        "    import sys; sys.exit(0)",
+        "    import os; os._exit(0)",
+        "    raise SystemExit",
+        "    return a - b\nimport sys\nsys.exit(0)",
+    ],
+)
+def test_python_exiting_0_before_the_tests_end_fails(engine, completion):
+    source = f"def add(a, b):\n{completion}\n\nassert add(2, 3) == 5\n"
+    [result] = engine.run([Program("python", source)])
+    assert (result.outcome, result.returncode, result.detail) == (Outcome.FAILED, 0, NO_END)
+
+
+def test_a_guessed_marker_does_not_pass_and_the_real_one_is_not_recorded(engine):
+    fake = "print('" + PREFIX + "0' * 32)\nimport os\nos._exit(0)"
+    early, honest = engine.run([Program("python", fake), Program("python", "print('ok')")])
+    assert (early.outcome, early.detail) == (Outcome.FAILED, NO_END)
+    assert (honest.outcome, honest.stdout_tail) == (Outcome.PASSED, "ok\n")
+
+
+def test_a_program_that_does_not_end_with_main_is_rejected(engine):
+    with pytest.raises(ValueError, match="must end with the closing brace"):
+        engine.run([Program("java", "class Problem {}\nint x = 1;")])
 
 
 def test_results_do_not_depend_on_worker_count():
@@ -119,7 +178,7 @@ def test_fallback_modes_contain_loops_memory_fork_bombs_and_leftovers(mode):
             "python",
             "import subprocess\nsubprocess.Popen(['sleep', '300'], start_new_session=True)",
         ),
-        Program("cpp", "int main() { return 0; }"),
+        Program("cpp", "int main() { }"),
     ]
     limits = Limits(timeout_s=3, cpu_s=3)
     config = ExecConfig(isolation=mode, limits=limits, workers=1, python=python)

@@ -1,5 +1,8 @@
 """Hostile programs: each must end as a non-passing sample, and the host must be unchanged.
 
+A program here passes exactly when its attack worked (it exits non-zero otherwise): the engine
+appends the end marker (dsc_evals/endmarker.py), so reaching the end with status 0 is a pass.
+
 "Unchanged" is checked, not assumed: sentinel files the programs attack are still there with their
 content, no process the programs started is still running, the test's own server saw no
 connection, the harness process and its engine keep working.
@@ -176,7 +179,7 @@ def test_network_connection_to_a_local_server_is_refused(engine):
         try:
             source = f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
             run_one(engine, "python", source)
-            run_one(engine, "sh", f"exec 3<>/dev/tcp/127.0.0.1/{port}\n")
+            run_one(engine, "sh", f"exec 3<>/dev/tcp/127.0.0.1/{port} || exit 1\n")
         finally:
             stop.set()
             thread.join()
@@ -223,7 +226,9 @@ sys.exit(0 if any({secret!r} in str(f) for f in found) else 1)
     result = run_one(engine, "python", source)
     assert result.outcome is Outcome.FAILED
     assert secret not in result.stdout_tail
-    sh = run_one(engine, "sh", f"env | grep -q {secret} || cat /proc/*/environ | grep -q {secret}")
+    sh = run_one(
+        engine, "sh", f"env | grep -q {secret} || cat /proc/*/environ | grep -q {secret} || exit 1"
+    )
     assert secret not in sh.stdout_tail
 
 

@@ -7,9 +7,10 @@ import pytest
 from dsc_evals.answers import gsm8k_gold, last_boxed, math_equivalent, numbers_equal, to_number
 from dsc_evals.config import ExecConfig
 from dsc_evals.data import locate, read_jsonl
+from dsc_evals.execution import NO_END
 from dsc_evals.report import table
 from dsc_evals.runner import RunConfig, evaluate, expand_tasks, reference_completer, run
-from dsc_evals.tasks.humaneval import MULTIPLE_LANGUAGES, HumanEvalMultiPLE
+from dsc_evals.tasks.humaneval import MULTIPLE_LANGUAGES, HumanEvalMultiPLE, HumanEvalPython
 from dsc_evals.tasks.infilling import FimFormat, SingleLineInfilling
 from dsc_evals.tasks.leetcode import LeetCode
 from dsc_evals.tasks.mbpp import MBPP
@@ -71,6 +72,30 @@ def test_math_pal_accepts_an_equivalent_form(engine, benchmarks_dir):
     completions = [["    return 2.0\n", "    return 3\n"]]
     records, _ = evaluate(task, [first], completions, engine, (1,))
     assert [r["passed"] for r in records] == [True, False]
+
+
+def first_return_line(problems):
+    """An infilling item whose masked line is a top-level ``return`` of the function body."""
+    return next(p for p in problems if (p.reference or "").startswith("    return "))
+
+
+@pytest.mark.parametrize(
+    ("task", "pick", "completion"),
+    [
+        (HumanEvalPython(), lambda ps: ps[0], "    exit()\n"),
+        (MBPP(), lambda ps: ps[0], "import sys\nsys.exit(0)\n"),
+        (LeetCode(), lambda ps: ps[0], "        import os; os._exit(0)\n"),
+        (GSM8K(), lambda ps: ps[0], "    print(18)\n    import os\n    os._exit(0)\n"),
+        (SingleLineInfilling(), first_return_line, "    raise SystemExit(0)"),
+    ],
+    ids=["humaneval", "mbpp", "leetcode", "gsm8k-pal", "infilling"],
+)
+def test_every_task_fails_a_sample_that_exits_0_before_its_tests_end(
+    engine, benchmarks_dir, task, pick, completion
+):
+    problem = pick(task.problems(benchmarks_dir))
+    [record], _ = evaluate(task, [problem], [[completion]], engine, (1,))
+    assert (record["passed"], record["returncode"], record["detail"]) == (False, 0, NO_END)
 
 
 @pytest.mark.parametrize(
