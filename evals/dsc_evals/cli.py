@@ -19,6 +19,7 @@ from dsc_evals.runner import (
     reference_completer,
     run,
 )
+from dsc_evals.sandbox import WEAK_FLAG
 from dsc_evals.tasks.infilling import FimFormat
 
 
@@ -36,7 +37,18 @@ def _add_common(parser: argparse.ArgumentParser, default_tasks: str) -> None:
         help="local benchmark files (default: $DSC_BENCHMARKS_DIR, else download)",
     )
     parser.add_argument("--limit", type=int, default=None, help="first N problems of each task")
-    parser.add_argument("--isolation", choices=[m.value for m in Isolation], default="auto")
+    parser.add_argument(
+        "--isolation",
+        choices=[m.value for m in Isolation],
+        default="auto",
+        help="auto: bubblewrap, or an error (evals/README.md says what each mode isolates)",
+    )
+    parser.add_argument(
+        WEAK_FLAG,
+        dest="allow_weak_isolation",
+        action="store_true",
+        help="allow --isolation unshare or rlimits, which do not isolate the file system",
+    )
     parser.add_argument("--workers", type=int, default=0, help="parallel programs (0: all cores)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per program run")
     parser.add_argument("--timeout-multiplier", type=float, default=1.0)
@@ -87,7 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _exec_config(args: argparse.Namespace) -> ExecConfig:
     limits = Limits(timeout_s=args.timeout, timeout_multiplier=args.timeout_multiplier)
     return ExecConfig(
-        isolation=Isolation(args.isolation), limits=limits, workers=args.workers, python=args.python
+        isolation=Isolation(args.isolation),
+        allow_weak_isolation=args.allow_weak_isolation,
+        limits=limits,
+        workers=args.workers,
+        python=args.python,
     )
 
 
@@ -129,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             extra={"model": backend.name},
         )
         summary = run(config, model_completer(backend, generation), backend)
-    print(f"isolation: {summary['isolation']}", *summary["isolation_notes"], sep="\n  ")
+    print(f"isolation: {summary['isolation_detail']}")
     print(table(summary))
     print(f"per-sample records and summary.json in {args.out}")
     return 0

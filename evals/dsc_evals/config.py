@@ -6,6 +6,7 @@ import os
 import sys
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from pathlib import Path
 
 MIB = 1024 * 1024
 
@@ -26,6 +27,7 @@ class Limits:
     timeout_s: float = 10.0  # wall clock for one program run (compile and run are timed apart)
     cpu_s: int = 10  # RLIMIT_CPU: CPU seconds before SIGXCPU/SIGKILL
     address_space_mib: int = 4096  # RLIMIT_AS: virtual memory (the JVM and V8 start under 4 GiB)
+    memory_mib: int = 4096  # memory of all the processes of one program together (cgroup or polled)
     open_files: int = 256  # RLIMIT_NOFILE
     file_size_mib: int = 64  # RLIMIT_FSIZE: largest file a program may write, output logs included
     processes: int = 256  # RLIMIT_NPROC: processes and threads of the sandbox user (JVM: ~40)
@@ -39,6 +41,7 @@ class Limits:
         ints = (
             "cpu_s",
             "address_space_mib",
+            "memory_mib",
             "open_files",
             "file_size_mib",
             "processes",
@@ -70,6 +73,8 @@ class ExecConfig:
     """How the execution engine runs programs."""
 
     isolation: Isolation = Isolation.AUTO
+    # The modes without file-system isolation (unshare, rlimits) must be acknowledged.
+    allow_weak_isolation: bool = False
     limits: Limits = Limits()
     workers: int = 0  # parallel programs; 0 means one per CPU core
     sandbox_uid_base: int = (
@@ -78,6 +83,8 @@ class ExecConfig:
     stderr_tail_bytes: int = 2000  # how much of each program's stderr/stdout is kept
     # Python programs run in forks of this interpreter (it needs only the standard library).
     python: str = field(default_factory=lambda: sys.executable)
+    hidden: tuple[Path, ...] = ()  # benchmark answers the sandbox must not see
+    memory_cgroup: bool = True  # bound memory with a cgroup when one can be made (else polled)
 
     def __post_init__(self) -> None:
         if self.workers < 0:

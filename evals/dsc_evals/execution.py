@@ -7,22 +7,25 @@ to the programs' own timing.
 
 from __future__ import annotations
 
+import os
 import queue
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any
 
-from dsc_evals.config import ExecConfig
+from dsc_evals.config import MIB, ExecConfig
 from dsc_evals.endmarker import new_marker, with_end_marker
 from dsc_evals.languages import LANGUAGES
+from dsc_evals.memory import make_cgroup
 from dsc_evals.outcome import ExecResult, Outcome, Program
-from dsc_evals.sandbox import make_sandbox, resolve_isolation
+from dsc_evals.sandbox import DESCRIPTIONS, make_sandbox, resolve_isolation
 from dsc_evals.supervisor import Supervisor, exec_step, python_step
 
 COMPILE_TIME_FACTOR = 6.0  # compilers (javac, tsc, g++ with bits/stdc++.h) get this much more time
 DIED = "the sandboxed fork server died or hung (did the program kill its parent?)"
 NO_END = "exited 0 without reaching the end of its tests (no end marker in its output)"
+OVER_MEMORY = "went over its memory budget (all its processes together); killed"
 
 
 class Engine:
@@ -30,17 +33,38 @@ class Engine:
 
     def __init__(self, config: ExecConfig) -> None:
         self.config = config
-        self.isolation, self.isolation_notes = resolve_isolation(
-            config.isolation, config.sandbox_uid_base, config.python
+        self.isolation = resolve_isolation(
+            config.isolation, config.allow_weak_isolation, config.sandbox_uid_base, config.python
         )
+        cgroups, self.memory_bound = self._memory_cgroups()
         self._slots = [
             Supervisor(
-                make_sandbox(self.isolation, index, config.sandbox_uid_base, config.python),
+                make_sandbox(
+                    self.isolation, index, config.sandbox_uid_base, config.python, config.hidden
+                ),
                 config.limits,
                 config.stderr_tail_bytes,
+                None if cgroups is None else f"{cgroups}-{index}",
             )
             for index in range(config.worker_count)
         ]
+
+    def _memory_cgroups(self) -> tuple[str | None, str]:
+        """The prefix of the slots' memory cgroup names (None: the fork server polls memory) and
+        how a sample's memory is bounded, in words."""
+        budget = f"{self.config.limits.memory_mib} MiB per sample"
+        if not self.config.memory_cgroup:
+            return None, f"{budget}, polled by the fork server (cgroups not asked for)"
+        prefix = f"dsc-evals-{os.getpid()}-{id(self):x}"
+        probe = make_cgroup(f"{prefix}-probe", self.config.limits.memory_mib * MIB)
+        if isinstance(probe, str):
+            return None, f"{budget}, polled by the fork server (no cgroup: {probe})"
+        probe.remove()
+        return prefix, f"{budget}, a cgroup v{probe.version} per slot ({probe.path.parent})"
+
+    def describe(self) -> str:
+        """The isolation mode and memory bound in words, as printed at start."""
+        return f"{DESCRIPTIONS[self.isolation]}; memory: {self.memory_bound}"
 
     def __enter__(self) -> Engine:
         return self
@@ -85,19 +109,23 @@ class Engine:
     def _run_in(self, slot: Supervisor, language_name: str, source: str, marker: str) -> ExecResult:
         limits = self.config.limits
         if language_name == "python":
-            return _classify(slot.run({}, [python_step(source, marker, limits)]), compiled=False)
+            return _classify(*slot.run({}, [python_step(source, marker, limits)]), compiled=False)
         language = LANGUAGES[language_name]
         env = dict(language.env)
         steps = [exec_step(language.run, env, (language.failure_marker, marker), limits)]
         if language.compile:
             build_limits = limits.scaled(COMPILE_TIME_FACTOR)
             steps.insert(0, exec_step(language.compile, env, ("", marker), build_limits))
-        reply = slot.run({language.source_file: source}, steps)
-        return _classify(reply, compiled=bool(language.compile))
+        reply, over_memory = slot.run({language.source_file: source}, steps)
+        return _classify(reply, over_memory, compiled=bool(language.compile))
 
 
-def _classify(steps: list[dict[str, Any]] | None, *, compiled: bool) -> ExecResult:
+def _classify(
+    steps: list[dict[str, Any]] | None, over_memory: bool, *, compiled: bool
+) -> ExecResult:
     if steps is None:
+        if over_memory:  # the kernel's OOM killer chose the fork server
+            return ExecResult(Outcome.FAILED, None, "", "", 0.0, OVER_MEMORY)
         return ExecResult(Outcome.SANDBOX_VIOLATION, None, "", "", 0.0, DIED)
     last = steps[-1]
     code = last["returncode"]
@@ -106,6 +134,8 @@ def _classify(steps: list[dict[str, Any]] | None, *, compiled: bool) -> ExecResu
     def result(outcome: Outcome, detail: str = "") -> ExecResult:
         return ExecResult(outcome, code, last["stdout"], last["stderr"], seconds, detail)
 
+    if over_memory:
+        return result(Outcome.FAILED, OVER_MEMORY)
     if last["leftovers"]:
         return result(
             Outcome.SANDBOX_VIOLATION,

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from dsc_evals.config import ExecConfig
-from dsc_evals.data import write_atomic
+from dsc_evals.data import answer_locations, write_atomic
 from dsc_evals.execution import Engine
 from dsc_evals.languages import detect_toolchains
 from dsc_evals.models import Backend, GenerationConfig, ScoringBackend, bits_per_byte
@@ -108,9 +109,11 @@ def run(config: RunConfig, complete: Completer, backend: Backend | None) -> dict
     languages = {make_task(t, config.fim).language for t in config.tasks if t != "bpb"}
     missing = detect_toolchains(sorted(languages))
     summary: dict[str, Any] = {"config": _describe(config), "tasks": {}}
-    with Engine(config.execution) as engine:
+    hidden = (*config.execution.hidden, *answer_locations(config.data_dir))
+    with Engine(replace(config.execution, hidden=hidden)) as engine:
+        print(f"dsc_evals: isolation {engine.describe()}", file=sys.stderr, flush=True)
         summary["isolation"] = engine.isolation.value
-        summary["isolation_notes"] = engine.isolation_notes
+        summary["isolation_detail"] = engine.describe()
         for name in config.tasks:
             if name == "bpb":
                 summary["tasks"][name] = _bpb(config, backend)

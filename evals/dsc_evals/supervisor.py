@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from dsc_evals.config import MIB, Isolation, Limits
+from dsc_evals.memory import MemoryCgroup, make_cgroup
 from dsc_evals.sandbox import BWRAP_ROOT, SANDBOX_ENV, Sandbox
 
 FORKSERVER = Path(__file__).resolve().parent / "forkserver.py"
@@ -22,12 +23,21 @@ TEARDOWN_WAIT_S = 10.0  # longest wait for a killed sandbox's processes to be go
 
 
 class Supervisor:
-    """One sandbox with a fork server in it, started on first use and restarted after it dies."""
+    """One sandbox with a fork server in it, started on first use and restarted after it dies.
 
-    def __init__(self, sandbox: Sandbox, limits: Limits, tail_bytes: int) -> None:
+    With ``cgroup_name`` the sandbox runs in a memory cgroup of that name (dsc_evals/memory.py),
+    made anew at each start; otherwise the fork server polls the programs' memory itself.
+    """
+
+    def __init__(
+        self, sandbox: Sandbox, limits: Limits, tail_bytes: int, cgroup_name: str | None
+    ) -> None:
         self.sandbox = sandbox
         self.limits = limits
         self.tail_bytes = tail_bytes
+        self.cgroup_name = cgroup_name
+        self._cgroup: MemoryCgroup | None = None
+        self._starts = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._root: Path | None = None  # host directory the server works in (non-bwrap modes)
         # The wrapper's child is the sandbox's pid 1 (bwrap, unshare): it exits only once the
@@ -36,18 +46,28 @@ class Supervisor:
         self._pid1: list[int] = []
         self._next_id = 0
 
-    def run(self, files: dict[str, str], steps: list[dict[str, Any]]) -> list[dict] | None:
-        """Run the steps (see forkserver.py); None when the server died or hung meanwhile."""
+    def run(
+        self, files: dict[str, str], steps: list[dict[str, Any]]
+    ) -> tuple[list[dict] | None, bool]:
+        """Run the steps (see forkserver.py): their reports (None when the server died or hung
+        meanwhile) and whether the program went over its memory budget."""
         proc = self._proc or self._start()
+        ooms_before = self._cgroup.oom_kills() if self._cgroup else 0
         reply = self._exchange(proc, files, steps)
+        exceeded = self._cgroup is not None and self._cgroup.oom_kills() > ooms_before
         if reply is None:
             self.close()
-        return reply
+        else:
+            exceeded = exceeded or any(step["memory_exceeded"] for step in reply)
+        return reply, exceeded
 
     def _exchange(
         self, proc: subprocess.Popen[bytes], files: dict[str, str], steps: list[dict[str, Any]]
     ) -> list[dict] | None:
         self._next_id += 1
+        # Without a cgroup, the fork server enforces the budget over the program's processes.
+        budget = 0 if self._cgroup else self.limits.memory_mib * MIB
+        steps = [{**step, "rss_budget": budget} for step in steps]
         request = {"id": self._next_id, "files": files, "steps": steps, "tail": self.tail_bytes}
         stdin: IO[bytes] = proc.stdin  # type: ignore[assignment]
         stdout: IO[bytes] = proc.stdout  # type: ignore[assignment]
@@ -73,9 +93,17 @@ class Supervisor:
                 os.chown(self._root, self.sandbox.uid, self.sandbox.uid)
             root = str(self._root)
         argv = [self.sandbox.python, "-I", str(FORKSERVER), root]
+        command = self.sandbox.wrap([*argv, *self.sandbox.server_args(self.limits)], self.limits)
+        if self.cgroup_name is not None:
+            self._starts += 1
+            cgroup = make_cgroup(f"{self.cgroup_name}-{self._starts}", self.limits.memory_mib * MIB)
+            if isinstance(cgroup, str):
+                raise RuntimeError(f"cannot make the sandbox's memory cgroup: {cgroup}")
+            self._cgroup = cgroup
+            command = cgroup.join(command)
         with tempfile.TemporaryFile() as errors:
             self._proc = subprocess.Popen(
-                self.sandbox.wrap(argv, self.limits),
+                command,
                 env=SANDBOX_ENV,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -113,6 +141,9 @@ class Supervisor:
         if self._root is not None:
             shutil.rmtree(self._root, ignore_errors=True)
             self._root = None
+        if self._cgroup is not None:
+            self._cgroup.remove()
+            self._cgroup = None
 
 
 def _kill_uid(uid: int) -> None:

@@ -181,7 +181,9 @@ def test_fallback_modes_contain_loops_memory_fork_bombs_and_leftovers(mode):
         Program("cpp", "int main() { }"),
     ]
     limits = Limits(timeout_s=3, cpu_s=3)
-    config = ExecConfig(isolation=mode, limits=limits, workers=1, python=python)
+    config = ExecConfig(
+        isolation=mode, allow_weak_isolation=True, limits=limits, workers=1, python=python
+    )
     with Engine(config) as engine:
         outcomes = [r.outcome for r in engine.run(programs)]
     assert outcomes[:2] == [Outcome.PASSED, Outcome.TIMEOUT]

