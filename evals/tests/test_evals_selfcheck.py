@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from dsc_evals.cli import main
 from dsc_evals.config import ExecConfig
 from dsc_evals.execution import Engine
@@ -74,3 +76,46 @@ def test_outputs_are_byte_identical_whatever_the_worker_count(tmp_path, benchmar
             ]
         )
     assert outputs[0] == outputs[1]
+
+
+def write_samples(path, rows):
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def test_score_command_gives_what_run_gives_for_the_same_completions(tmp_path, benchmarks_dir):
+    problems = HumanEvalPython().problems(benchmarks_dir)[:4]
+    rows = [{"task_id": p.task_id, "completion": p.reference} for p in problems]
+    rows += [{"task_id": problems[0].task_id, "completion": "    import os; os._exit(0)\n"}]
+    samples = write_samples(tmp_path / "samples.jsonl", rows)
+    common = ["--limit", "4", "--workers", "2", "--data-dir", str(benchmarks_dir)]
+    scored, checked = tmp_path / "scored", tmp_path / "checked"
+    args = ["score", "--task", "humaneval", "--samples", str(samples), "--out", str(scored)]
+    assert main([*args, *common]) == 0
+    assert main(["selfcheck", "--tasks", "humaneval", "--out", str(checked), *common]) == 0
+    records = [json.loads(line) for line in (scored / "humaneval.jsonl").read_text().splitlines()]
+    assert [r["passed"] for r in records] == [True, False, True, True, True]
+    by_id = sorted(records[:1] + records[2:], key=lambda r: r["task_id"])
+    expected = [json.loads(line) for line in (checked / "humaneval.jsonl").read_text().splitlines()]
+    assert by_id == sorted(expected, key=lambda r: r["task_id"])
+    summary = json.loads((scored / "summary.json").read_text())
+    assert summary["tasks"]["humaneval"]["problems"] == 4
+    assert summary["tasks"]["humaneval"]["samples"] == 5
+
+
+@pytest.mark.parametrize(
+    ("rows", "error"),
+    [
+        ([{"task_id": "HumanEval/0"}], r"samples\.jsonl:1: missing field 'completion'"),
+        (
+            [{"task_id": "HumanEval/0", "completion": ""}, {"task_id": "X/1", "completion": ""}],
+            r"samples\.jsonl:2: task_id is not a humaneval problem",
+        ),
+        ([{"task_id": "HumanEval/0", "completion": ""}], r"no samples for 163 of the 164"),
+    ],
+)
+def test_score_names_the_bad_sample(tmp_path, benchmarks_dir, rows, error):
+    samples = write_samples(tmp_path / "samples.jsonl", rows)
+    args = ["score", "--task", "humaneval", "--samples", str(samples), "--out", str(tmp_path)]
+    with pytest.raises(ValueError, match=error):
+        main([*args, "--data-dir", str(benchmarks_dir), "--workers", "1"])
