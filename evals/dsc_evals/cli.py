@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             bpb_files=tuple(args.bpb_files),
             extra={"model": backend.name},
         )
-        summary = run(config, model_completer(backend, generation), backend)
+        summary = run(config, model_completer(backend, generation, args.out), backend)
     print(f"isolation: {summary['isolation_detail']}")
     print(table(summary))
     print(f"per-sample records and summary.json in {args.out}")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from dsc_evals.config import ExecConfig
 from dsc_evals.data import answer_locations, write_atomic
@@ -88,12 +89,60 @@ def make_task(name: str, fim: FimFormat) -> Task:
 Completer = Callable[[Task, list[Problem]], list[list[str]] | str]
 
 
-def model_completer(backend: Backend, generation: GenerationConfig) -> Completer:
+def model_completer(backend: Backend, generation: GenerationConfig, out: Path) -> Completer:
+    """Completions from the model, written to ``out/generations/<task>.jsonl`` as they are made
+    (before anything runs): a rerun of the same command reuses them and generates only the rest.
+
+    The file starts with the generation settings; one made with others is an error, not mixed.
+    """
+    settings = {"model": backend.name, "generation": vars(generation)}
+
     def complete(task: Task, problems: list[Problem]) -> list[list[str]]:
-        prompts = [p.prompt for p in problems]
-        return backend.complete(prompts, [p.stop for p in problems], generation)
+        path = out / "generations" / f"{task.name}.jsonl"
+        done = _generated(path, settings)
+        todo = [p for p in problems if p.task_id not in done]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as file:
+            if not done:
+                _append(file, {"settings": settings})
+            for start in range(0, len(todo), generation.batch_size):
+                chunk = todo[start : start + generation.batch_size]
+                texts = backend.complete(
+                    [p.prompt for p in chunk], [p.stop for p in chunk], generation
+                )
+                for problem, samples in zip(chunk, texts, strict=True):
+                    _append(file, {"task_id": problem.task_id, "completions": samples})
+                    done[problem.task_id] = samples
+        return [done[p.task_id] for p in problems]
 
     return complete
+
+
+def _append(file: IO[str], row: dict[str, Any]) -> None:
+    file.write(json.dumps(row, ensure_ascii=False) + "\n")
+    file.flush()
+    os.fsync(file.fileno())
+
+
+def _generated(path: Path, settings: dict[str, Any]) -> dict[str, list[str]]:
+    """The completions already in a generations file (task_id -> samples)."""
+    if not path.exists():
+        return {}
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rows = []
+    for number, line in enumerate(lines, 1):
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            if number == len(lines):
+                break  # the line being written when the run was killed
+            raise ValueError(f"{path}:{number}: not valid JSON") from None
+    if not rows or rows[0] != {"settings": json.loads(json.dumps(settings))}:
+        raise ValueError(
+            f"{path}: made with other generation settings than {settings}; remove it or pass"
+            " another --out"
+        )
+    return {row["task_id"]: row["completions"] for row in rows[1:]}
 
 
 def reference_completer(task: Task, problems: list[Problem]) -> list[list[str]] | str:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -80,8 +83,9 @@ def prompts() -> list[str]:
     return [p.prompt for p in load_humaneval_python(None)[:3]]
 
 
-def serve(backend: HFBackend) -> ThreadingHTTPServer:
-    """A minimal vLLM-like server: /v1/models and /v1/completions backed by a real model."""
+def serve(backend: HFBackend, arrive: Callable[[], None] = lambda: None) -> ThreadingHTTPServer:
+    """A minimal vLLM-like server: /v1/models and /v1/completions backed by a real model;
+    ``arrive`` is called as each completion request comes in."""
 
     class Handler(BaseHTTPRequestHandler):
         def _reply(self, body: dict) -> None:
@@ -96,6 +100,7 @@ def serve(backend: HFBackend) -> ThreadingHTTPServer:
             self._reply({"data": [{"id": "tiny"}]})
 
         def do_POST(self) -> None:
+            arrive()
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             config = GenerationConfig(
                 max_new_tokens=body["max_tokens"],
@@ -207,3 +212,38 @@ def test_prompts_are_grouped_by_stop_strings_and_keep_their_order(hf, prompts):
     alone = [hf.complete([p], [s], one_by_one)[0] for p, s in zip(prompts, stops, strict=True)]
     assert together == alone
     assert "\n" not in together[0][0] + together[2][0]
+
+
+def test_a_killed_run_resumes_from_the_completions_on_disk(hf, tmp_path, benchmarks_dir):
+    requests: list[float] = []
+    held = threading.Event()
+
+    def arrive() -> None:
+        requests.append(time.monotonic())
+        if len(requests) == 2:
+            held.wait(60)  # the second batch never comes back: the run is killed meanwhile
+
+    server = serve(hf, arrive)
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    args = ["run", "--model", url, "--tasks", "humaneval", "--limit", "3", "--batch-size", "1"]
+    args += ["--max-new-tokens", "8", "--workers", "1", "--data-dir", str(benchmarks_dir)]
+    killed, whole = tmp_path / "killed", tmp_path / "whole"
+    try:
+        run = subprocess.Popen([sys.executable, "-m", "dsc_evals", *args, "--out", str(killed)])
+        deadline = time.monotonic() + 120
+        while len(requests) < 2 and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        run.kill()
+        run.wait()
+        held.set()
+        generated = (killed / "generations" / "humaneval.jsonl").read_text().splitlines()
+        assert len(generated) == 2  # the settings and the first problem's completion
+        assert not (killed / "humaneval.jsonl").exists()  # killed before anything ran
+        assert main([*args, "--out", str(killed)]) == 0
+        assert len(requests) == 4  # the rerun generated only the two problems left
+        assert main([*args, "--out", str(whole)]) == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+    for name in ("humaneval.jsonl", "generations/humaneval.jsonl", "summary.json"):
+        assert (killed / name).read_bytes() == (whole / name).read_bytes(), name
