@@ -28,7 +28,7 @@ def generate(
     eos_token_id: int | None = None,
     stop_strings: Sequence[str] = (),
     decode: Callable[[list[int]], str] | None = None,
-    seed: int = 0,
+    seed: int | Sequence[int] = 0,
 ) -> list[list[int]]:
     """The newly generated token ids of each prompt.
 
@@ -37,7 +37,9 @@ def generate(
     generated text only, decoded with ``decode``). That last token IS included, so the decoded
     result contains the stop string and possibly a few characters after it: callers cut the
     text with ``cut_at_stop``. ``temperature == 0`` is greedy; otherwise tokens are sampled from
-    the top-p nucleus with a generator seeded by ``seed`` (same prompts and seed, same output).
+    the top-p nucleus with a generator seeded by ``seed`` (same prompts and seed, same output);
+    with one seed per prompt, each row has a generator of its own, so a row's sample does not
+    depend on the other prompts of the batch.
     """
     _check_arguments(prompts, max_new_tokens, temperature, top_p, stop_strings, decode)
     if max_new_tokens == 0:
@@ -46,7 +48,10 @@ def generate(
     tokens, doc_ids, positions = _left_pad(prompts, param.device)
     batch, width = tokens.shape
     cache = KVCache(model.config, batch, width + max_new_tokens, param.device, param.dtype)
-    generator = torch.Generator(device=param.device).manual_seed(seed)
+    seeds = [seed] if isinstance(seed, int) else list(seed)
+    if len(seeds) not in (1, batch):
+        raise ValueError(f"generate: {len(seeds)} seeds for {batch} prompts")
+    generators = [torch.Generator(device=param.device).manual_seed(s) for s in seeds]
     lengths = torch.tensor([len(p) for p in prompts], device=param.device)
     outputs: list[list[int]] = [[] for _ in prompts]
     finished = [False] * batch
@@ -54,7 +59,7 @@ def generate(
         hidden = model.hidden_states(tokens, doc_ids=doc_ids, positions=positions, cache=cache)
         for step in range(max_new_tokens):
             logits = model.logits(hidden[:, -1]).float()  # (B, vocab)
-            next_tokens = _pick(logits, temperature, top_p, generator)
+            next_tokens = _pick(logits, temperature, top_p, generators)
             for row, token in enumerate(next_tokens.tolist()):
                 if not finished[row]:
                     finished[row] = _append(outputs[row], token, eos_token_id, stop_strings, decode)
@@ -114,14 +119,19 @@ def _left_pad(prompts: list[list[int]], device: torch.device) -> tuple[Tensor, T
     return tokens.to(device), doc_ids.to(device), positions.to(device)
 
 
-def _pick(logits: Tensor, temperature: float, top_p: float, generator: torch.Generator) -> Tensor:
-    """Next token per row (B,) from logits (B, vocab)."""
+def _pick(
+    logits: Tensor, temperature: float, top_p: float, generators: list[torch.Generator]
+) -> Tensor:
+    """Next token per row (B,) from logits (B, vocab); one generator for all rows, or one each."""
     if temperature == 0:
         return logits.argmax(dim=-1)
     probs = torch.softmax(logits / temperature, dim=-1)
     if top_p < 1:
         probs = top_p_filter(probs, top_p)
-    return torch.multinomial(probs, 1, generator=generator)[:, 0]
+    if len(generators) == 1:
+        return torch.multinomial(probs, 1, generator=generators[0])[:, 0]
+    pairs = zip(probs, generators, strict=True)
+    return torch.stack([torch.multinomial(row[None], 1, generator=g)[0, 0] for row, g in pairs])
 
 
 def top_p_filter(probs: Tensor, top_p: float) -> Tensor:
