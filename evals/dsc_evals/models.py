@@ -54,7 +54,9 @@ class Backend(ABC):
         """``config.n`` completions per prompt, each cut at the prompt's first stop string.
 
         Prompts are batched only with prompts of the same stop strings, so that no row ends early
-        on another row's stop string. Sample j of a batch is generated with seed + j.
+        on another row's stop string. Sample j of every prompt is generated with seed + j by a
+        random generator of its own row, so it does not depend on ``batch_size`` or on the other
+        prompts of its batch.
         """
         results: list[list[str]] = [[] for _ in prompts]
         groups: dict[tuple[str, ...], list[int]] = {}
@@ -74,7 +76,8 @@ class Backend(ABC):
     def generate(
         self, prompts: list[str], stop: tuple[str, ...], config: GenerationConfig, seed: int
     ) -> list[str]:
-        """One completion per prompt; generation may end once ``stop`` appears (it is cut after)."""
+        """One completion per prompt, each row sampled as if alone with ``seed``; generation may
+        end once ``stop`` appears (it is cut after)."""
 
 
 class ScoringBackend(Backend):
@@ -163,7 +166,7 @@ class CheckpointBackend(_LocalBackend):
             eos_token_id=self.eos,
             stop_strings=stop,
             decode=self.decode,
-            seed=seed,
+            seed=[seed] * len(prompts),  # a generator per row: the batch does not matter
         )
         return [self.decode(ids) for ids in new_ids]
 
@@ -185,6 +188,10 @@ class HFBackend(_LocalBackend):
     def generate(
         self, prompts: list[str], stop: tuple[str, ...], config: GenerationConfig, seed: int
     ) -> list[str]:
+        if config.temperature > 0 and len(prompts) > 1:
+            # transformers samples every row from one global generator: row by row, each row's
+            # sample is the same whatever the batch.
+            return [text for p in prompts for text in self.generate([p], stop, config, seed)]
         import torch
 
         rows = [self._prompt_ids(p, config) for p in prompts]

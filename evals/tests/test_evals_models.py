@@ -247,3 +247,16 @@ def test_a_killed_run_resumes_from_the_completions_on_disk(hf, tmp_path, benchma
         server.server_close()
     for name in ("humaneval.jsonl", "generations/humaneval.jsonl", "summary.json"):
         assert (killed / name).read_bytes() == (whole / name).read_bytes(), name
+
+
+def test_seeded_samples_do_not_depend_on_the_batch_size(model_dir, hf, prompts):
+    ours = CheckpointBackend(model_dir)
+    for backend in (ours, hf):
+        runs = []
+        for batch_size in (1, 2, 3):
+            config = GenerationConfig(
+                max_new_tokens=6, temperature=1.0, n=2, seed=7, batch_size=batch_size
+            )
+            runs.append(backend.complete(prompts, [()] * 3, config))
+        assert runs[0] == runs[1] == runs[2], backend.name
+        assert len({s for samples in runs[0] for s in samples}) > 1
