@@ -25,9 +25,6 @@ _NEVER = 10**9
 def deepspeed_config(cfg: RunConfig, world_size: int) -> dict[str, Any]:
     """The DeepSpeed JSON for ``cfg`` on ``world_size`` ranks."""
     zero: dict[str, Any] = {"stage": cfg.parallel.zero_stage, "contiguous_gradients": True}
-    if cfg.parallel.zero_stage < 3:
-        # Elastic ZeRO-1/2 checkpoints load on another number of ranks (same global batch).
-        zero["elastic_checkpoint"] = True
     if torch.cuda.is_available():
         zero["overlap_comm"] = True  # overlap the gradient reduction with the backward pass
     return {

@@ -1,0 +1,175 @@
+"""``deepspeed trainer/pretrain.py`` on CPU ranks (gloo, ZeRO-2) over token shards of real code.
+
+One reference run, and one run that is SIGKILLed twice (half-way through writing a
+checkpoint, then during training) and resumed each time with ``--resume``: every logged loss,
+gradient norm, learning rate and validation figure must equal the reference's exactly. The
+final checkpoint is exported to a Hugging Face directory that transformers loads.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+
+from dsc_trainer.checkpoint import MARKER, complete_checkpoints, read_checkpoint, tag_for
+from dsc_trainer.export import export
+from dsc_trainer.hf_convert import load_checkpoint
+from dsc_trainer.loader import LoaderConfig, PackedLoader
+from dsc_trainer.metrics import bits_per_byte, read_metrics
+
+REPO = Path(__file__).parents[2]
+CONFIG = REPO / "trainer" / "configs" / "debug.toml"
+BIN = Path(sys.executable).parent
+COMPARED = ("step", "loss", "grad_norm", "lr", "skipped", "tokens", "bpb", "bytes")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def launch(
+    script: Path, out: Path, tokens: Path, *args: str, crash: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    # The launcher and DeepSpeed's op loader find python and ninja on PATH.
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    if crash:
+        env["DSC_TEST_CRASH"] = crash
+    command = [
+        str(BIN / "deepspeed"),
+        "--num_gpus",
+        "2",
+        "--master_port",
+        str(_free_port()),
+        str(script),
+        "--config",
+        str(CONFIG),
+        "--set",
+        f"data.dir={tokens}",
+        "--set",
+        f"run.out_dir={out}",
+        *args,
+    ]
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+
+
+def killed(run: subprocess.CompletedProcess[str]) -> bool:
+    """Whether a rank died of SIGKILL (the launcher then stops the others and fails)."""
+    return run.returncode != 0 and "exits with return code = -9" in run.stdout + run.stderr
+
+
+@dataclass(frozen=True)
+class Runs:
+    reference: Path
+    resumed: Path
+    tokens: Path
+    after_checkpoint_crash: list[int]  # complete checkpoints after the first kill
+    after_step_crash: list[int]  # ... after the second
+
+
+def _steps(out: Path) -> list[int]:
+    return [c.step for c in complete_checkpoints(out / "checkpoints")]
+
+
+@pytest.fixture(scope="module")
+def runs(token_corpus, tmp_path_factory) -> Runs:
+    tokens = token_corpus.tokens_dir
+    root = tmp_path_factory.mktemp("pretrain")
+    pretrain, crash = REPO / "trainer" / "pretrain.py", Path(__file__).with_name("crash.py")
+    reference = launch(pretrain, root / "reference", tokens)
+    assert reference.returncode == 0, reference.stdout[-3000:] + reference.stderr[-3000:]
+    out = root / "resumed"
+    first = launch(crash, out, tokens, crash="checkpoint:4:1")
+    assert killed(first)
+    after_checkpoint_crash = _steps(out)
+    assert (out / "checkpoints" / tag_for(4)).is_dir()  # the half-written one is there
+    second = launch(crash, out, tokens, "--resume", crash="step:7:0")
+    assert killed(second)
+    after_step_crash = _steps(out)
+    third = launch(pretrain, out, tokens, "--resume")
+    assert third.returncode == 0, third.stdout[-3000:] + third.stderr[-3000:]
+    return Runs(root / "reference", out, tokens, after_checkpoint_crash, after_step_crash)
+
+
+def _records(out: Path) -> list[dict]:
+    return [
+        {k: v for k, v in r.items() if k in COMPARED or k == "kind"}
+        for r in read_metrics(out / "metrics.jsonl")
+    ]
+
+
+def test_killed_and_resumed_run_logs_exactly_the_reference(runs):
+    reference = _records(runs.reference)
+    by_step = {(r["kind"], r["step"]): r for r in reference}
+    assert [r["step"] for r in reference if r["kind"] == "train"] == list(range(1, 9))
+    assert [r["step"] for r in reference if r["kind"] == "valid"] == [4, 8]
+    resumed = _records(runs.resumed)
+    # the crashed attempts re-ran steps: 1-4 (killed writing 4), 3-6 (from 2), 7-8 (from 6)
+    assert [r["step"] for r in resumed if r["kind"] == "train"] == [1, 2, 3, 4, 3, 4, 5, 6, 7, 8]
+    for record in resumed:
+        assert record == by_step[(record["kind"], record["step"])]
+    losses = [r["loss"] for r in reference if r["kind"] == "train"]
+    assert all(math.isfinite(x) for x in losses) and losses[-1] < losses[0]
+
+
+def test_interrupted_checkpoint_is_never_resumed_from(runs):
+    # the kill while writing step 4 left step 2 as the newest complete checkpoint
+    assert runs.after_checkpoint_crash == [2]
+    # the resumed run rewrote 4, wrote 6 and kept the last two (checkpoint.keep = 2)
+    assert runs.after_step_crash == [4, 6]
+    assert _steps(runs.resumed) == [6, 8]
+    leftovers = {p.name for p in (runs.resumed / "checkpoints").iterdir() if p.is_dir()}
+    assert leftovers == {tag_for(6), tag_for(8)}
+
+
+def test_checkpoint_marker_lists_every_rank_shard(runs, tmp_path):
+    checkpoint = read_checkpoint(runs.resumed / "checkpoints" / tag_for(8))
+    assert checkpoint is not None and checkpoint.marker["world_size"] == 2
+    shards = [n for n in checkpoint.marker["files"] if n.endswith("optim_states.pt")]
+    assert len(shards) == 2
+    # a shard cut short after the marker was written makes the checkpoint incomplete
+    copy = tmp_path / "checkpoints" / tag_for(8)
+    copy.mkdir(parents=True)
+    for name in checkpoint.marker["files"]:
+        (copy / name).write_bytes((checkpoint.path / name).read_bytes())
+    (copy / MARKER).write_bytes((checkpoint.path / MARKER).read_bytes())
+    assert read_checkpoint(copy) is not None
+    shard = copy / shards[1]
+    shard.write_bytes(shard.read_bytes()[:-1])
+    assert read_checkpoint(copy) is None
+
+
+def test_validation_bits_per_byte_counts_the_label_bytes(runs):
+    valid = [r for r in read_metrics(runs.reference / "metrics.jsonl") if r["kind"] == "valid"]
+    # eval.windows = 8 windows of the held-out split, whichever rank scored them
+    cfg = LoaderConfig(seq_len=64, micro_batch_size=8, seed=0, fim_rate=0.0)
+    (batch,) = list(PackedLoader(runs.tokens, "valid", cfg, epochs=1))[:1]
+    scored = batch.labels != -100
+    assert valid[0]["tokens"] == int(scored.sum())
+    assert valid[0]["bytes"] == int(batch.label_bytes.sum())
+    nats = valid[0]["loss"] * valid[0]["tokens"]
+    assert valid[0]["bpb"] == pytest.approx(bits_per_byte(nats, valid[0]["bytes"]))
+
+
+def test_export_loads_in_transformers_with_our_logits(runs, tmp_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    out = export(runs.resumed / "checkpoints", tmp_path / "hf")
+    hf = AutoModelForCausalLM.from_pretrained(out).eval()
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    ids = tokenizer("def add(a, b):\n    return a + b\n", return_tensors="pt").input_ids
+    assert int(ids[0, 0]) == tokenizer.bos_token_id
+    ours = load_checkpoint(out)
+    with torch.no_grad():
+        assert torch.allclose(hf(ids).logits, ours(ids), atol=1e-5)
+    with pytest.raises(FileExistsError):
+        export(runs.resumed / "checkpoints", out)
