@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,18 +13,30 @@ import polars as pl
 
 
 def _replace(tmp: Path, final: Path) -> None:
-    # fsync before rename so a crash cannot leave a complete-looking but empty file.
+    # fsync before rename so a crash cannot leave a complete-looking but empty file, and the
+    # directory after it so that the rename itself survives a crash.
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, final)
+    directory = os.open(final.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def write_with(write: Callable[[Path], object], path: Path) -> None:
-    """Run ``write(tmp)`` on a temporary file in ``path``'s directory, then move it to ``path``."""
+    """Run ``write(tmp)`` on a temporary file in ``path``'s directory, then move it to ``path``.
+
+    The temporary name is unique (``.NAME.RANDOM.tmp``), so writers of the same file at the
+    same time (a retried Ray task and the original) never write into each other's file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    _replace(tmp, path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        write(tmp)
+        _replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def write_parquet(df: pl.DataFrame, path: Path) -> None:
