@@ -56,10 +56,10 @@ def test_jsonl_log_writes_non_finite_values_as_null(tmp_path: Path):
 
 def test_skip_guard_counts_and_stops_with_the_step_and_checkpoint():
     guard = SkipGuard(max_consecutive=3)
-    guard.record(1, True, None)
-    guard.record(2, False, None)  # a good step resets the run of skips
-    guard.record(3, True, Path("ckpt/step_00000002"))
-    guard.record(4, True, Path("ckpt/step_00000002"))
+    for step, skipped in enumerate((True, False, True, True), start=1):
+        guard.record(skipped)  # a good step resets the run of skips
+        guard.check(step, Path("ckpt/step_00000002"))
     assert (guard.total, guard.consecutive) == (3, 2)
+    guard.record(True)
     with pytest.raises(TooManySkippedSteps, match=r"step 5: 3 consecutive.*step_00000002"):
-        guard.record(5, True, Path("ckpt/step_00000002"))
+        guard.check(5, Path("ckpt/step_00000002"))

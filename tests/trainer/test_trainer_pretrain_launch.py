@@ -3,7 +3,9 @@
 One reference run, and one run that is SIGKILLed twice (half-way through writing a
 checkpoint, then during training) and resumed each time with ``--resume``: every logged loss,
 gradient norm, learning rate and validation figure must equal the reference's exactly. The
-final checkpoint is exported to a Hugging Face directory that transformers loads.
+final checkpoint is exported to a Hugging Face directory that transformers loads. Then, in
+single-process runs (``python trainer/pretrain.py``, no launcher): the long-context stage
+continues the reference's weights, and a diverging run stops on its skipped steps.
 """
 
 from __future__ import annotations
@@ -173,3 +175,76 @@ def test_export_loads_in_transformers_with_our_logits(runs, tmp_path):
         assert torch.allclose(hf(ids).logits, ours(ids), atol=1e-5)
     with pytest.raises(FileExistsError):
         export(runs.resumed / "checkpoints", out)
+
+
+def run_single(
+    out: Path, tokens: Path, config: Path, *overrides: str
+) -> subprocess.CompletedProcess[str]:
+    """``python trainer/pretrain.py`` as a world of one."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("RANK", None)
+    settings = (f"data.dir={tokens}", f"run.out_dir={out}", *overrides)
+    sets = [arg for setting in settings for arg in ("--set", setting)]
+    script = str(REPO / "trainer" / "pretrain.py")
+    command = [sys.executable, script, "--config", str(config), *sets]
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_long_context_stage_continues_the_pretrained_weights(runs, tmp_path):
+    out = tmp_path / "long"
+    done = run_single(
+        out,
+        runs.tokens,
+        REPO / "trainer" / "configs" / "long_context.toml",
+        "model.size=tiny",
+        "model.max_seq_len=512",
+        "run.precision=fp32",
+        "train.seq_len=128",  # twice the pretraining length
+        "train.global_batch_size=4",
+        "train.micro_batch_size=2",
+        "train.steps=4",
+        "schedule.warmup_steps=1",
+        "optim.lr=1e-3",
+        "checkpoint.every=4",
+        "eval.every=4",
+        "eval.windows=4",
+        "log.every=1",
+        f"checkpoint.init_from={runs.reference / 'checkpoints'}",
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    records = read_metrics(out / "metrics.jsonl")
+    train = [r for r in records if r["kind"] == "train"]
+    # a new schedule and step count: weights only came from the checkpoint
+    assert [r["step"] for r in train] == [1, 2, 3, 4] and train[0]["lr"] == 1e-3
+    assert all(math.isfinite(r["loss"]) for r in records)
+    fresh_start = read_metrics(runs.reference / "metrics.jsonl")[0]["loss"]
+    assert train[0]["loss"] < fresh_start - 0.1  # it starts from the pretrained model
+    config = read_checkpoint(out / "checkpoints" / tag_for(4)).marker["model_config"]
+    assert config["rope_theta"] == 100000.0
+    assert config["rope_scaling"] == {"type": "linear", "factor": 4.0}
+
+
+def test_diverging_run_skips_non_finite_steps_then_stops(runs, tmp_path):
+    out = tmp_path / "diverge"
+    # lr 1e30: the first update sends the weights to ~1e27, every later loss is NaN
+    done = run_single(
+        out,
+        runs.tokens,
+        CONFIG,
+        "optim.lr=1e30",
+        "schedule.warmup_steps=0",
+        "train.micro_batch_size=4",
+        "checkpoint.every=1",
+        "train.max_consecutive_skips=3",
+    )
+    assert done.returncode != 0
+    assert "step 4: 3 consecutive steps with a non-finite loss" in done.stderr
+    assert "last good checkpoint: " + str(out / "checkpoints" / tag_for(1)) in done.stderr
+    records = read_metrics(out / "metrics.jsonl")
+    assert [(r["step"], r["skipped"], r["skipped_total"]) for r in records] == [
+        (1, False, 0),
+        (2, True, 1),
+        (3, True, 2),
+        (4, True, 3),
+    ]
+    assert records[1]["loss"] is None  # NaN, written as null

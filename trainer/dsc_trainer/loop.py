@@ -84,12 +84,12 @@ class SkipGuard:
         self.total = total
         self.consecutive = 0
 
-    def record(self, step: int, skipped: bool, last_checkpoint: Path | None) -> None:
-        if not skipped:
-            self.consecutive = 0
-            return
-        self.total += 1
-        self.consecutive += 1
+    def record(self, skipped: bool) -> None:
+        self.total += skipped
+        self.consecutive = self.consecutive + 1 if skipped else 0
+
+    def check(self, step: int, last_checkpoint: Path | None) -> None:
+        """Raise if the run of skips ending at ``step`` is too long."""
         if self.consecutive >= self.max_consecutive:
             where = last_checkpoint or "none written yet"
             raise TooManySkippedSteps(
@@ -234,6 +234,7 @@ class Run:
         self.step = 0
         self.guard = SkipGuard(cfg.train.max_consecutive_skips)
         self.last_checkpoint: Path | None = None
+        self.last_good_checkpoint: Path | None = None  # the newest written before any skip run
         if resume_from is not None:
             self._restore(resume_from)
         if self.world.is_main:
@@ -264,7 +265,7 @@ class Run:
         self.source.load_state_dict(state["loader"])
         self.step = state["step"]
         self.guard.total = state["skipped_steps"]
-        self.last_checkpoint = checkpoint.path
+        self.last_checkpoint = self.last_good_checkpoint = checkpoint.path
         log.info("resumed from %s at step %d", checkpoint.path, self.step)
 
     def _save(self) -> None:
@@ -282,6 +283,8 @@ class Run:
         }
         self.checkpoints.save(self.engine, self.step, client_state, info)
         self.last_checkpoint = self.checkpoints.root / tag_for(self.step)
+        if self.guard.consecutive == 0:
+            self.last_good_checkpoint = self.last_checkpoint
 
     def _train_record(self, result: StepResult) -> dict[str, Any]:
         tokens = self.cfg.train.tokens_per_step
@@ -328,9 +331,10 @@ class Run:
                     self.engine, [next(batches) for _ in range(self.grad_accum)], self.world
                 )
                 self.step += 1
-                self.guard.record(self.step, result.skipped, self.last_checkpoint)
+                self.guard.record(result.skipped)
                 if self._due(cfg.log.every) or result.skipped:
                     logger.log(self._train_record(result))
+                self.guard.check(self.step, self.last_good_checkpoint)
                 if self.task.valid_source is not None and self._due(cfg.eval.every):
                     self._validate(logger)
                 if self._due(cfg.checkpoint.every):
