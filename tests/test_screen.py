@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 from pathlib import Path
 
 import polars as pl
@@ -86,10 +88,61 @@ def test_budgets_give_reasons(benchmarks_dir):
     frame = pl.DataFrame(
         {"lang": ["Python", "Python"], "path": ["a.py", "b.py"], "raw": [big, nested]}
     )
-    cfg = ScreenConfig(max_bytes=250_000, max_millis=1)
+    cfg = ScreenConfig(max_bytes=250_000, max_steps=100)
     out = _screen(frame, cfg)
-    assert out["syntax_status"].to_list() == ["too_large", "timeout"]
-    assert out["screen_reason"].to_list() == ["syntax_too_large", "syntax_timeout"]
+    assert out["syntax_status"].to_list() == ["too_large", "too_complex"]
+    assert out["screen_reason"].to_list() == ["syntax_too_large", "syntax_too_complex"]
+
+
+NESTED = "x = " + "[" * 20_000 + "]" * 20_000 + "\n"
+
+
+def _status(max_steps: int) -> str:
+    frame = pl.DataFrame({"lang": ["Python"], "path": ["n.py"], "raw": [NESTED]})
+    return str(_screen(frame, ScreenConfig(max_steps=max_steps))["syntax_status"].item())
+
+
+def _steps_needed() -> int:
+    """The smallest step budget under which NESTED parses, by bisection."""
+    low, high = 0, 1
+    while _status(high) == "too_complex":
+        low, high = high, high * 2
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (low, mid) if _status(mid) == "parsed" else (mid, high)
+    return high
+
+
+def test_the_budget_is_work_so_a_loaded_machine_gives_the_same_status():
+    idle = _steps_needed()
+    # Every core busy twice over: a wall-clock budget would cancel parses it let through idle.
+    context = multiprocessing.get_context("spawn")
+    hogs = [context.Process(target=_spin, daemon=True) for _ in range(2 * os.cpu_count())]
+    for hog in hogs:
+        hog.start()
+    try:
+        loaded = _steps_needed()
+    finally:
+        for hog in hogs:
+            hog.terminate()
+    assert loaded == idle
+    assert (_status(idle), _status(idle - 1)) == ("parsed", "too_complex")
+
+
+def _spin() -> None:
+    while True:
+        pass
+
+
+def test_a_parse_past_the_wall_clock_guard_fails_loudly():
+    frame = pl.DataFrame(
+        {"lang": ["Python"] * 2, "path": ["a.py", "n.py"], "raw": ["x = 1\n", NESTED]}
+    )
+    with pytest.raises(
+        pl.exceptions.ComputeError,
+        match=r"parsing a \d+-byte file as Python ran past the wall-clock",
+    ):
+        _screen(frame, ScreenConfig(guard_millis=1))
 
 
 def test_unsupported_languages_and_nulls_are_not_syntax_checked():
@@ -167,7 +220,7 @@ def test_false_drop_rate_on_real_python_is_small():
             compiles.append(False)
     valid = files.filter(pl.Series(compiles))
     out = _screen(valid)
-    dropped = out.filter(pl.col("screen_reason").is_in(["syntax_errors", "syntax_timeout"]))
+    dropped = out.filter(pl.col("screen_reason").is_in(["syntax_errors", "syntax_too_complex"]))
     rate = dropped.height / out.height
     print(
         f"\nPython: {dropped.height}/{out.height} compilable files dropped by syntax ({rate:.2%})"

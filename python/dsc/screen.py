@@ -3,11 +3,15 @@ place where a trained quality model plugs in.
 
 **Syntax.** Each file whose language has a tree-sitter grammar (Python, Java, C, C++, C#,
 JavaScript, TypeScript/TSX, Go, Rust, PHP, Ruby, Shell) is parsed in Rust, in parallel; the
-stage records ``syntax_status`` (``parsed``, ``unsupported``, ``too_large``, ``timeout``),
+stage records ``syntax_status`` (``parsed``, ``unsupported``, ``too_large``, ``too_complex``),
 ``syntax_error_share`` (the share of bytes under ERROR nodes, a MISSING node counting one
 byte) and ``syntax_clean``. A file over its language's error share is dropped with reason
-``syntax_errors``; one over the size or time budget gets ``syntax_too_large`` or
-``syntax_timeout`` instead of stalling a worker.
+``syntax_errors``; one over the size or work budget gets ``syntax_too_large`` or
+``syntax_too_complex`` instead of stalling a worker. The work budget (``max_steps``) counts
+tree-sitter's progress calls, one per 100 parser operations, so the same file gets the same
+status on any machine and under any load. ``guard_millis`` is only a last resort: a parse
+running longer fails the shard loudly (naming the grammar and size) rather than a status that
+depends on the machine's speed.
 
 The default tolerance is *no error at all* for every grammar except Rust (5 % of the bytes),
 C and C++ (20 %). The choice comes from the machine's own published code, where every syntax
@@ -70,7 +74,7 @@ QUALITY_COLUMNS = (
     "max_nesting_depth",
     "quality_reason",
 )
-SYNTAX_REASONS = ("syntax_too_large", "syntax_timeout", "syntax_errors")
+SYNTAX_REASONS = ("syntax_too_large", "syntax_too_complex", "syntax_errors")
 QUALITY_REASONS = (
     "data_lines",
     "comment_ratio",
@@ -123,7 +127,11 @@ class ScreenConfig:
         default_factory=lambda: dict(DEFAULT_LENIENT_LANGUAGES)
     )
     max_bytes: int = 1 << 20  # larger files are not parsed: syntax_too_large
-    max_millis: int = 2000  # longer parses are cancelled: syntax_timeout
+    # Parses needing more progress steps (100 parser operations each) are cancelled:
+    # syntax_too_complex. 200,000 steps are 20 M operations, about 5 s of deeply nested
+    # brackets on a 2-core AVX-512 machine; CPython's _pydecimal.py (229 kB) needs 995.
+    max_steps: int = 200_000
+    guard_millis: int = 600_000  # a parse running longer fails the run (a machine too slow)
     rules: QualityRules = field(default_factory=QualityRules)
     min_classifier_score: float = 0.5  # used only when a QualityClassifier is given
 
@@ -132,7 +140,8 @@ class ScreenConfig:
         for lang, share in self.lenient_languages.items():
             _check(0.0 <= share <= 1.0, f"lenient_languages[{lang!r}] must be in [0, 1]")
         _check(self.max_bytes > 0, "max_bytes must be positive")
-        _check(self.max_millis > 0, "max_millis must be positive")
+        _check(self.max_steps > 0, "max_steps must be positive")
+        _check(self.guard_millis > 0, "guard_millis must be positive")
         _check(0.0 <= self.min_classifier_score <= 1.0, "min_classifier_score must be in [0, 1]")
 
 
@@ -156,7 +165,11 @@ def syntax_check(
 ) -> pl.Expr:
     """The tree-sitter check as a struct of :data:`SYNTAX_COLUMNS`."""
     cfg = cfg or ScreenConfig()
-    kwargs = {"max_bytes": cfg.max_bytes, "max_millis": cfg.max_millis}
+    kwargs = {
+        "max_bytes": cfg.max_bytes,
+        "max_steps": cfg.max_steps,
+        "guard_millis": cfg.guard_millis,
+    }
     return plugin_expr("syntax_check_expr", [to_expr(raw), to_expr(lang)], kwargs)
 
 
@@ -176,8 +189,8 @@ def _syntax_reason(cfg: ScreenConfig) -> pl.Expr:
     return (
         pl.when(status == "too_large")
         .then(pl.lit("syntax_too_large"))
-        .when(status == "timeout")
-        .then(pl.lit("syntax_timeout"))
+        .when(status == "too_complex")
+        .then(pl.lit("syntax_too_complex"))
         .when(pl.col("syntax_error_share") > tolerance)
         .then(pl.lit("syntax_errors"))
     )

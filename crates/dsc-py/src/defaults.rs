@@ -26,7 +26,11 @@ pub fn default_configs() -> PyResult<String> {
         "filters": FilterConfig::default(),
         "minhash": MinHashParams::default(),
         "quality_rules": QualityRules::default(),
-        "syntax_budget": {"max_bytes": budget.max_bytes, "max_millis": budget.max_millis},
+        "syntax_budget": {
+            "max_bytes": budget.max_bytes,
+            "max_steps": budget.max_steps,
+            "guard_millis": budget.guard_millis,
+        },
         "decont": DecontConfig::default(),
         "ordering": {
             "mode": mode,

@@ -36,7 +36,8 @@ fn syntax_type(input_fields: &[Field]) -> PolarsResult<Field> {
 #[serde(deny_unknown_fields)]
 struct SyntaxKwargs {
     max_bytes: usize,
-    max_millis: u64,
+    max_steps: u64,
+    guard_millis: u64,
 }
 
 /// The tree-sitter check of each file: status, error share and clean flag (null when the
@@ -45,7 +46,8 @@ struct SyntaxKwargs {
 fn syntax_check_expr(inputs: &[Series], kwargs: SyntaxKwargs) -> PolarsResult<Series> {
     let budget = Budget {
         max_bytes: kwargs.max_bytes,
-        max_millis: kwargs.max_millis,
+        max_steps: kwargs.max_steps,
+        guard_millis: kwargs.guard_millis,
     };
     let checks = check_all(&rows(inputs)?, budget).map_err(|e| polars_err!(ComputeError: "{e}"))?;
     let parsed = |c: &SyntaxCheck| match *c {

@@ -5,9 +5,14 @@
 //! each `MISSING` node (a token the parser had to invent, which covers no byte of the file but
 //! is still an error). A tree without either is clean.
 //!
-//! Parsing has a budget: a file larger than `max_bytes` is not parsed, and a parse that runs
-//! longer than `max_millis` is cancelled from tree-sitter's progress callback, so one
-//! pathological file costs at most the budget and gets a status instead of stalling a worker.
+//! Parsing has a budget of work, not of time, so that the same file gets the same status on
+//! any machine and under any load: a file larger than `max_bytes` is not parsed, and a parse
+//! that takes more than `max_steps` steps is cancelled from tree-sitter's progress callback
+//! (status `too_complex`). tree-sitter calls it once every 100 parser operations, counted
+//! from zero at the start of each parse, so the count depends only on the grammar and the
+//! bytes. `guard_millis` is a last resort against a machine that is far slower than the step
+//! budget assumes: a parse that runs longer fails the whole call with [`CheckError::Guard`]
+//! instead of silently giving another status than a faster machine would.
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -99,15 +104,18 @@ impl Grammar {
 pub struct Budget {
     /// Files larger than this are not parsed.
     pub max_bytes: usize,
-    /// Parses running longer than this are cancelled.
-    pub max_millis: u64,
+    /// Parses taking more progress steps (of 100 parser operations each) are cancelled.
+    pub max_steps: u64,
+    /// A parse running longer than this is an error, not a status (see the module docs).
+    pub guard_millis: u64,
 }
 
 impl Default for Budget {
     fn default() -> Self {
         Self {
             max_bytes: 1 << 20,
-            max_millis: 2_000,
+            max_steps: 200_000,
+            guard_millis: 600_000,
         }
     }
 }
@@ -118,7 +126,8 @@ pub enum SyntaxCheck {
     /// No grammar for the file's language (or no language): nothing was checked.
     Unsupported,
     TooLarge,
-    TimedOut,
+    /// The parse needed more than the budget's steps.
+    TooComplex,
     Parsed {
         /// Share of the file's bytes under ERROR nodes, MISSING nodes counting one byte each.
         error_share: f64,
@@ -131,24 +140,56 @@ impl SyntaxCheck {
         match self {
             SyntaxCheck::Unsupported => "unsupported",
             SyntaxCheck::TooLarge => "too_large",
-            SyntaxCheck::TimedOut => "timeout",
+            SyntaxCheck::TooComplex => "too_complex",
             SyntaxCheck::Parsed { .. } => "parsed",
         }
     }
 }
 
-/// A grammar that the linked tree-sitter core refuses (an ABI mismatch): a build problem,
-/// reported instead of silently passing every file.
+/// Why a check could not give a status.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GrammarError(pub String);
+pub enum CheckError {
+    /// A grammar that the linked tree-sitter core refuses (an ABI mismatch): a build problem,
+    /// reported instead of silently passing every file.
+    Grammar(String),
+    /// A parse ran past `guard_millis` before its step budget was spent: the machine is too
+    /// slow (or too loaded) for the budget, and any status would depend on it.
+    Guard {
+        grammar: Grammar,
+        /// The file's length.
+        bytes: usize,
+        millis: u64,
+        steps: u64,
+    },
+}
 
-impl fmt::Display for GrammarError {
+impl fmt::Display for CheckError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            CheckError::Grammar(message) => f.write_str(message),
+            CheckError::Guard {
+                grammar,
+                bytes,
+                millis,
+                steps,
+            } => write!(
+                f,
+                "parsing a {bytes}-byte file as {grammar:?} ran past the wall-clock guard of \
+                 {millis} ms after {steps} steps; lower max_steps or raise guard_millis (the \
+                 output would otherwise depend on this machine's speed)"
+            ),
+        }
     }
 }
 
-impl std::error::Error for GrammarError {}
+impl std::error::Error for CheckError {}
+
+/// How one parse ended.
+enum Parse {
+    Done(Tree),
+    OverSteps,
+    OverGuard(u64),
+}
 
 /// One parser per grammar, created on first use; a parser is reused across files.
 #[derive(Default)]
@@ -164,17 +205,17 @@ impl fmt::Debug for Checker {
 }
 
 impl Checker {
-    fn parser(&mut self, grammar: Grammar) -> Result<&mut Parser, GrammarError> {
+    fn parser(&mut self, grammar: Grammar) -> Result<&mut Parser, CheckError> {
         let slot = &mut self.parsers[grammar.index()];
         if slot.is_none() {
             let mut parser = Parser::new();
-            parser
-                .set_language(&grammar.language())
-                .map_err(|e| GrammarError(format!("grammar {grammar:?} does not load: {e}")))?;
+            parser.set_language(&grammar.language()).map_err(|e| {
+                CheckError::Grammar(format!("grammar {grammar:?} does not load: {e}"))
+            })?;
             *slot = Some(parser);
         }
         slot.as_mut()
-            .ok_or_else(|| GrammarError(format!("grammar {grammar:?} has no parser")))
+            .ok_or_else(|| CheckError::Grammar(format!("grammar {grammar:?} has no parser")))
     }
 
     /// Check one file of language `lang` (Linguist name).
@@ -183,7 +224,7 @@ impl Checker {
         text: &[u8],
         lang: Option<&str>,
         budget: Budget,
-    ) -> Result<SyntaxCheck, GrammarError> {
+    ) -> Result<SyntaxCheck, CheckError> {
         let Some(grammar) = lang.and_then(Grammar::for_language) else {
             return Ok(SyntaxCheck::Unsupported);
         };
@@ -193,7 +234,7 @@ impl Checker {
         let first = self.parse(grammar, text, budget)?;
         // Language detection calls every `.h` file C, but many are C++ headers; the C++
         // grammar also parses most C, so a C file with errors gets a second reading with it
-        // and keeps the better one (each reading has its own time budget).
+        // and keeps the better one (each reading has its own step budget).
         if let (
             Grammar::C,
             SyntaxCheck::Parsed {
@@ -215,26 +256,45 @@ impl Checker {
         grammar: Grammar,
         text: &[u8],
         budget: Budget,
-    ) -> Result<SyntaxCheck, GrammarError> {
+    ) -> Result<SyntaxCheck, CheckError> {
         let parser = self.parser(grammar)?;
-        match parse_within(parser, text, Duration::from_millis(budget.max_millis)) {
-            Some(tree) => Ok(score(&tree, text.len())),
-            None => {
-                // A cancelled parse would resume on the next call: start fresh instead.
-                parser.reset();
-                Ok(SyntaxCheck::TimedOut)
-            }
+        let outcome = parse_within(parser, text, budget);
+        if !matches!(outcome, Parse::Done(_)) {
+            // A cancelled parse would resume on the next call: start fresh instead.
+            parser.reset();
+        }
+        match outcome {
+            Parse::Done(tree) => Ok(score(&tree, text.len())),
+            Parse::OverSteps => Ok(SyntaxCheck::TooComplex),
+            Parse::OverGuard(steps) => Err(CheckError::Guard {
+                grammar,
+                bytes: text.len(),
+                millis: budget.guard_millis,
+                steps,
+            }),
         }
     }
 }
 
-fn parse_within(parser: &mut Parser, text: &[u8], limit: Duration) -> Option<Tree> {
+fn parse_within(parser: &mut Parser, text: &[u8], budget: Budget) -> Parse {
     let started = Instant::now();
+    let guard = Duration::from_millis(budget.guard_millis);
+    let mut steps = 0u64;
+    let mut over_guard = false;
     // Returning true from the progress callback cancels the parse.
-    let mut over_budget = |_: &ParseState| started.elapsed() > limit;
-    let options = ParseOptions::new().progress_callback(&mut over_budget);
+    let mut cancel = |_: &ParseState| {
+        steps += 1;
+        over_guard = started.elapsed() > guard;
+        steps > budget.max_steps || over_guard
+    };
+    let options = ParseOptions::new().progress_callback(&mut cancel);
     let mut read = |offset: usize, _| text.get(offset..).unwrap_or_default();
-    parser.parse_with_options(&mut read, None, Some(options))
+    let tree = parser.parse_with_options(&mut read, None, Some(options));
+    match tree {
+        Some(tree) => Parse::Done(tree),
+        None if over_guard => Parse::OverGuard(steps),
+        None => Parse::OverSteps,
+    }
 }
 
 /// Sum the bytes under ERROR nodes (not descending into them) and count MISSING nodes,
@@ -280,7 +340,7 @@ pub type FileRef<'a> = (Option<&'a [u8]>, Option<&'a str>);
 
 /// Check many files in parallel on the rayon pool, one [`Checker`] per worker task.
 /// The result is in input order and does not depend on the number of threads.
-pub fn check_all(files: &[FileRef<'_>], budget: Budget) -> Result<Vec<SyntaxCheck>, GrammarError> {
+pub fn check_all(files: &[FileRef<'_>], budget: Budget) -> Result<Vec<SyntaxCheck>, CheckError> {
     files
         .par_iter()
         .map_init(Checker::default, |checker, (text, lang)| match text {
@@ -411,26 +471,55 @@ mod tests {
         assert!(error_share > 0.0 && error_share < 0.1, "{error_share}");
     }
 
+    /// The smallest step budget under which `text` parses, found by bisection.
+    fn steps_needed(text: &[u8]) -> u64 {
+        let mut checker = Checker::default();
+        let parses = |checker: &mut Checker, max_steps| {
+            let budget = Budget {
+                max_steps,
+                ..Budget::default()
+            };
+            checker.check(text, Some("Python"), budget) != Ok(SyntaxCheck::TooComplex)
+        };
+        let (mut low, mut high) = (0u64, 1u64);
+        while !parses(&mut checker, high) {
+            (low, high) = (high, high * 2);
+        }
+        while high - low > 1 {
+            let mid = low + (high - low) / 2;
+            if parses(&mut checker, mid) {
+                high = mid;
+            } else {
+                low = mid;
+            }
+        }
+        high
+    }
+
     #[test]
-    fn budgets_give_a_status_not_a_hang() {
+    fn budgets_are_work_not_time() {
         let mut checker = Checker::default();
         let big = "x = 1\n".repeat(1000);
         let small = Budget {
             max_bytes: 100,
-            max_millis: 1000,
+            ..Budget::default()
         };
         assert_eq!(
             checker.check(big.as_bytes(), Some("Python"), small),
             Ok(SyntaxCheck::TooLarge)
         );
-        // Deeply nested brackets make the parser work hard; zero milliseconds cancels it.
-        let nested = format!("x = {}{}\n", "[".repeat(200_000), "]".repeat(200_000));
-        let instant = Budget {
-            max_bytes: usize::MAX,
-            max_millis: 0,
+        // Deeply nested brackets make the parser work hard: the steps they need are the same
+        // on every run, and one step less cancels the parse.
+        let nested = format!("x = {}{}\n", "[".repeat(20_000), "]".repeat(20_000));
+        let needed = steps_needed(nested.as_bytes());
+        assert!(needed > 10, "{needed}");
+        assert_eq!(steps_needed(nested.as_bytes()), needed);
+        let short = Budget {
+            max_steps: needed - 1,
+            ..Budget::default()
         };
-        let timed = checker.check(nested.as_bytes(), Some("Python"), instant);
-        assert_eq!(timed, Ok(SyntaxCheck::TimedOut));
+        let cancelled = checker.check(nested.as_bytes(), Some("Python"), short);
+        assert_eq!(cancelled, Ok(SyntaxCheck::TooComplex));
         // The parser is usable again after a cancelled parse.
         assert_eq!(
             checker.check(b"y = 2\n", Some("Python"), Budget::default()),
@@ -438,6 +527,25 @@ mod tests {
                 error_share: 0.0,
                 clean: true
             })
+        );
+    }
+
+    #[test]
+    fn a_parse_past_the_guard_is_an_error_naming_the_file() {
+        let nested = format!("x = {}{}\n", "[".repeat(20_000), "]".repeat(20_000));
+        let files: Vec<FileRef<'_>> = vec![
+            (Some(b"y = 2\n".as_slice()), Some("Python")),
+            (Some(nested.as_bytes()), Some("Python")),
+        ];
+        let no_time = Budget {
+            guard_millis: 0,
+            ..Budget::default()
+        };
+        let result = check_all(&files, no_time);
+        assert!(
+            matches!(result, Err(CheckError::Guard { bytes, grammar: Grammar::Python, .. })
+                if bytes == nested.len()),
+            "{result:?}"
         );
     }
 
