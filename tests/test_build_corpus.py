@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
 
 from dsc import build_corpus
+from dsc.benchmark_sources import BenchmarkSource
 from dsc.corpus_config import CorpusConfig, load_config
 from dsc.executor import RayExecutor
 
@@ -75,16 +78,13 @@ def test_build_writes_kept_files_and_an_audit_of_every_drop(tmp_path: Path, caps
     leak = dropped.filter(pl.col("reason") == "contaminated").row(0, named=True)
     assert leak["decont_benchmark"] == "humaneval"
     assert leak["decont_item_id"] == "Python/2:canonical_solution"  # task id as published
-    # The vendored copy is the same repository sample: one of the two is dropped whole.
+    # delta vendors alpha's package, but alpha has more: neither repository is a copy of the
+    # other, and both are kept whole (dedup_level "repository").
     corpus = pl.read_parquet(out / "dedup" / "data" / "*.parquet")
-    assert sorted(corpus["repo"]) == ["alpha", "alpha", "beta"] or sorted(corpus["repo"]) == [
-        "alpha",
-        "beta",
-        "delta",
-    ]
+    assert sorted(corpus["id"]) == ["alpha#0", "alpha#1", "beta#0", "delta#0"]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["files_in"] == 11 and summary["files_kept"] == 4
-    assert summary["samples"] == 4 and summary["samples_removed_as_duplicates"] == 1
+    assert summary["samples"] == 4 and summary["samples_removed_as_duplicates"] == 0
     assert summary["dropped_by_reason"]["invalid_utf8"] == 1
     printed = capsys.readouterr().out
     assert "max_line_length" in printed and "files kept:          4" in printed
@@ -138,10 +138,19 @@ def test_config_errors_name_the_file_and_key(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"bad\.toml: unknown config keys \['shard_size'\]"):
         load_config(bad)
     bad.write_text("[filters]\nmin_alpha_frac = 2.0\n")
-    with pytest.raises(ValueError, match=r"bad\.toml: invalid filter config: min_alpha_frac"):
+    with pytest.raises(ValueError, match=r"bad\.toml: filters: invalid filter config: min_alpha"):
         load_config(bad)
     bad.write_text("[filters]\nmarkers = []\n")
-    with pytest.raises(ValueError, match=r"bad\.toml"):
+    with pytest.raises(ValueError, match=r"bad\.toml: filters: unknown config keys \['markers'\]"):
+        load_config(bad)
+    bad.write_text("shard_bytes = '64M'\n")
+    with pytest.raises(ValueError, match=r"bad\.toml: shard_bytes: expected int, got str '64M'"):
+        load_config(bad)
+    bad.write_text("[[decontaminate.extra_sources]]\nname = 'mine'\ntext_fields = 'q'\n")
+    with pytest.raises(ValueError, match=r"extra_sources\[0\]\.text_fields: expected list"):
+        load_config(bad)
+    bad.write_text("dedup_level = 'file'\n")
+    with pytest.raises(ValueError, match=r"dedup_level: must be one of \['repository', 'sample'\]"):
         load_config(bad)
 
 
@@ -149,16 +158,13 @@ def test_ray_executor_gives_the_local_result(tmp_path: Path) -> None:
     ray = pytest.importorskip("ray")
     repos = build_corpus.directory_repositories(make_repos(tmp_path / "repos"))
     cfg = CorpusConfig(shard_bytes=1)
-    local = [
-        build_corpus.run_shard(t) for t in build_corpus.plan_shards(repos, cfg, tmp_path / "l")
-    ]
+    plan = lambda out: build_corpus.plan_shards(repos, cfg, out, "benchmarks")  # noqa: E731
+    local = [build_corpus.run_shard(t) for t in plan(tmp_path / "l")]
     executor = RayExecutor(
         address=None, init_kwargs=(("num_cpus", 2), ("include_dashboard", False))
     )
     try:
-        remote = executor.map(
-            build_corpus.run_shard, build_corpus.plan_shards(repos, cfg, tmp_path / "r")
-        )
+        remote = executor.map(build_corpus.run_shard, plan(tmp_path / "r"))
     finally:
         ray.shutdown()
     assert [s.dropped_by_reason for s in remote] == [s.dropped_by_reason for s in local]
@@ -186,6 +192,16 @@ def test_config_tables_and_nested_tables_load(tmp_path: Path) -> None:
     assert cfg.screen.rules.max_function_lines == 1000
 
 
+def test_extra_benchmark_sources_load_from_toml(tmp_path: Path) -> None:
+    config = tmp_path / "corpus.toml"
+    config.write_text(
+        "[[decontaminate.extra_sources]]\n"
+        "name = 'mine'\npath = 'items.jsonl'\ntext_fields = ['q', 'a']\nid_field = 'id'\n"
+    )
+    (source,) = load_config(config).decontaminate.extra_sources
+    assert source == BenchmarkSource("mine", ("q", "a"), id_field="id", path=Path("items.jsonl"))
+
+
 def test_files_not_read_are_in_the_audit_and_the_counts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -206,7 +222,7 @@ def test_files_not_read_are_in_the_audit_and_the_counts(
     dropped = pl.read_parquet(out / "dropped" / "*.parquet").filter(pl.col("stage") == "read")
     assert sorted(dropped.select("repo", "path", "reason", "n_bytes").rows()) == [
         ("beta", "data/huge.py", "too_large", 2400),
-        ("beta", "notes.txt", "unreadable", 0),
+        ("beta", "notes.txt", "unreadable", 23),
     ]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["files_in"] == 12
@@ -228,3 +244,165 @@ def test_a_run_killed_during_dedup_resumes_it(tmp_path: Path, capsys) -> None:
     build_corpus.main(args)
     assert "already done" in capsys.readouterr().out
     assert outputs(tmp_path / "out") == before
+
+
+def build(repos: Path, out: Path, *extra: str) -> None:
+    assert build_corpus.main(["--input", str(repos), "--out", str(out), *extra]) == 0
+
+
+def test_a_shard_finished_on_fewer_repositories_is_redone(tmp_path: Path) -> None:
+    repos = make_repos(tmp_path / "repos")
+    build(repos, tmp_path / "out", "--max-repos", "2")
+    build(repos, tmp_path / "out")  # shard 0 now holds all four repositories
+    build(repos, tmp_path / "fresh")
+    assert outputs(tmp_path / "out") == outputs(tmp_path / "fresh")
+
+
+def test_outputs_of_shards_no_longer_planned_are_removed(tmp_path: Path, capsys) -> None:
+    repos = make_repos(tmp_path / "repos")
+    config = tmp_path / "small.toml"
+    config.write_text("shard_bytes = 1\n")  # one repository per shard
+    build(repos, tmp_path / "out", "--config", str(config))
+    capsys.readouterr()
+    build(repos, tmp_path / "out", "--config", str(config), "--max-repos", "2")
+    # Shards 2 and 3: files, dropped, samples and marker each.
+    assert "2 already done, 8 stale outputs removed" in capsys.readouterr().out
+    build(repos, tmp_path / "fresh", "--config", str(config), "--max-repos", "2")
+    assert outputs(tmp_path / "out") == outputs(tmp_path / "fresh")
+
+
+def test_an_edited_repository_redoes_its_shard_only(tmp_path: Path, capsys) -> None:
+    repos = make_repos(tmp_path / "repos")
+    config = tmp_path / "small.toml"
+    config.write_text("shard_bytes = 1\n")
+    build(repos, tmp_path / "out", "--config", str(config))
+    (repos / "beta" / "src" / "main.rs").write_text('fn main() {\n    println!("hi");\n}\n')
+    capsys.readouterr()
+    build(repos, tmp_path / "out", "--config", str(config))
+    assert "4 shards planned, 3 already done" in capsys.readouterr().out
+    build(repos, tmp_path / "fresh", "--config", str(config))
+    assert outputs(tmp_path / "out") == outputs(tmp_path / "fresh")
+
+
+def test_new_benchmark_data_redoes_every_shard(tmp_path: Path, capsys) -> None:
+    repos = make_repos(tmp_path / "repos")
+    items = tmp_path / "mine.jsonl"
+    items.write_text(json.dumps({"q": "no such text anywhere"}) + "\n")
+    config = tmp_path / "extra.toml"
+    config.write_text(
+        f"[[decontaminate.extra_sources]]\nname = 'mine'\npath = '{items}'\ntext_fields = ['q']\n"
+    )
+    build(repos, tmp_path / "out", "--config", str(config))
+    dropped = lambda: pl.read_parquet(tmp_path / "out" / "dropped" / "*.parquet")  # noqa: E731
+    assert "mine" not in dropped()["decont_benchmark"].to_list()
+    # The same config, but the benchmark file now holds the README's sentence.
+    items.write_text(json.dumps({"q": "A small package for computing areas."}) + "\n")
+    capsys.readouterr()
+    build(repos, tmp_path / "out", "--config", str(config))
+    assert "1 shards planned, 0 already done" in capsys.readouterr().out
+    leaks = dropped().filter(pl.col("decont_benchmark") == "mine")
+    assert leaks.select("repo", "path").rows() == [("alpha", "README.md")]
+
+
+def test_file_names_that_are_not_utf8_are_audited(tmp_path: Path) -> None:
+    repos = make_repos(tmp_path / "repos")
+    (repos / "beta" / "src").joinpath(os.fsdecode(b"caf\xe9.py")).write_text(GOOD_PY)
+    os.mkdir(repos / os.fsdecode(b"r\xe9po"))
+    (repos / os.fsdecode(b"r\xe9po") / "ok.py").write_text(GOOD_PY)
+    build(repos, tmp_path / "out")
+    dropped = pl.read_parquet(tmp_path / "out" / "dropped" / "*.parquet")
+    bad = dropped.filter(pl.col("reason") == "unreadable_name")
+    assert bad.select("repo", "path", "stage").rows() == [("beta", "src/caf\\xe9.py", "read")]
+    kept = pl.read_parquet(tmp_path / "out" / "files" / "*.parquet")
+    assert ("r\\xe9po", "ok.py") in kept.select("repo", "path").rows()
+
+
+def test_directories_that_cannot_be_read_are_audited(tmp_path: Path) -> None:
+    repos = make_repos(tmp_path / "repos")
+    # A directory that vanishes between the listing of its parent and its own listing reads
+    # as an unreadable directory, for root as for anyone (permissions do not stop root).
+    locked = repos / "beta" / "locked"
+    locked.mkdir()
+    real_scandir = os.scandir
+
+    def scandir(path: Any = ".") -> Any:
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "scandir", scandir)
+        build(repos, tmp_path / "out")
+    dropped = pl.read_parquet(tmp_path / "out" / "dropped" / "*.parquet")
+    bad = dropped.filter(pl.col("reason") == "unreadable_dir")
+    assert bad.select("repo", "path", "stage").rows() == [("beta", "locked", "read")]
+
+
+def test_the_binary_probe_of_the_config_is_used_everywhere(tmp_path: Path) -> None:
+    repos = make_repos(tmp_path / "repos")
+    # Text for the first 512 bytes, a NUL byte after them: text for a 512-byte probe only.
+    late_nul = "Some notes on areas.\n" * 30 + "\0\n"
+    (repos / "beta" / "late_nul.md").write_text(late_nul)
+    config = tmp_path / "probe.toml"
+    config.write_text("[filters.binary]\nprobe_bytes = 512\n")
+    build(repos, tmp_path / "out", "--config", str(config))
+    kept = pl.read_parquet(tmp_path / "out" / "files" / "*.parquet")
+    assert kept.filter(pl.col("path") == "late_nul.md")["content"].to_list() == [late_nul]
+
+
+def module(tag: str, functions: int) -> str:
+    """Plausible Python with ``functions`` distinct functions named after ``tag``."""
+    return "".join(
+        f"def {tag}_step_{i}(width, height):\n"
+        f"    total = width * {i} + height\n"
+        f"    return total - {i} * height\n\n"
+        for i in range(functions)
+    )
+
+
+def write_tree(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+def corpus_of(out: Path) -> pl.DataFrame:
+    return pl.read_parquet(out / "dedup" / "data" / "*.parquet").sort("id")
+
+
+def test_an_edited_copy_of_a_repository_is_dropped_whole(tmp_path: Path) -> None:
+    repos = tmp_path / "repos"
+    original = {"big_a.py": module("alpha", 120), "big_b.py": module("beta", 120)}
+    write_tree(repos / "project", {**original, "small.py": module("gamma", 6)})
+    # The fork rewrote its small module: that file differs, the repository is a copy.
+    write_tree(repos / "project-fork", {**original, "small.py": module("delta", 4)})
+    build(repos, tmp_path / "repo")
+    corpus = corpus_of(tmp_path / "repo")
+    assert corpus["repo"].to_list() == ["project"] * 3
+    audit = pl.read_parquet(tmp_path / "repo" / "dedup" / "audit" / "*.parquet")
+    assert audit.select("removed_id", "kept_id").rows() == [("project-fork", "project")]
+    summary = json.loads((tmp_path / "repo" / "summary.json").read_text())
+    assert summary["samples_removed_as_duplicates"] == 3
+    assert summary["units_removed_as_duplicates"] == 1
+    # Sample by sample, the fork would keep its rewritten file and lose the rest.
+    config = tmp_path / "sample.toml"
+    config.write_text("dedup_level = 'sample'\n")
+    build(repos, tmp_path / "sample", "--config", str(config))
+    by_sample = corpus_of(tmp_path / "sample")
+    assert by_sample.filter(pl.col("repo") == "project-fork")["files"].to_list() == [["small.py"]]
+
+
+def test_a_repository_sharing_a_vendored_library_keeps_all_its_code(tmp_path: Path) -> None:
+    repos = tmp_path / "repos"
+    library = module("vendored", 60)
+    write_tree(repos / "lib", {"lib.py": library})
+    write_tree(repos / "app", {"app.py": module("app", 30), "vendor/lib.py": library})
+    build(repos, tmp_path / "out")
+    corpus = corpus_of(tmp_path / "out")
+    # Both repositories are kept whole, the shared library in each (the repository is the
+    # unit; a part of it is never cut out).
+    assert sorted(corpus.select("repo", "files").rows()) == [
+        ("app", ["app.py"]),
+        ("app", ["vendor/lib.py"]),
+        ("lib", ["lib.py"]),
+    ]

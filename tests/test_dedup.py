@@ -23,7 +23,7 @@ from dsc.dedup import (
     minhash_similarity,
 )
 from dsc.dedup.layout import Layout
-from dsc.dedup.stages import compute_signatures, find_pairs
+from dsc.dedup.stages import compute_signatures, find_pairs, unit_signatures
 
 # Few permutations and partitions keep the end-to-end examples fast; the algorithm is the same.
 SMALL = DedupConfig(num_perm=64, num_partitions=3)
@@ -265,3 +265,47 @@ def test_resuming_with_another_config_or_input_is_refused(tmp_path):
 
 def outputs_of(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.glob("*/*.parquet"))}
+
+
+@settings(derandomize=True, max_examples=50)
+@given(
+    groups=st.lists(
+        st.lists(st.lists(words, min_size=1, max_size=30), min_size=1, max_size=4),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_a_group_signature_is_the_minhash_of_the_union_of_its_rows(groups):
+    # With one word per shingle, the union of the rows' shingles is the joined text's.
+    cfg = replace(SMALL, ngram=1, group_col="group")
+    rows = pl.DataFrame(
+        [
+            (f"{g}.{r}", g, " ".join(row))
+            for g, group in enumerate(groups)
+            for r, row in enumerate(group)
+        ],
+        schema=["id", "group", "text"],
+        orient="row",
+    )
+    units = unit_signatures(rows, cfg)
+    joined = [" ".join(" ".join(row) for row in group) for group in groups]
+    expected = pl.DataFrame({"text": joined}).select(minhash_signature("text", cfg))["text"]
+    assert units["id"].to_list() == list(range(len(groups)))
+    assert units["signature"].to_list() == expected.to_list()
+    assert units["rank"].to_list() == [float(sum(len(" ".join(r)) for r in g)) for g in groups]
+
+
+def test_groups_are_kept_or_removed_whole_and_the_audit_names_them():
+    shared = [" ".join(f"word{i}x{j}" for j in range(300)) for i in range(20)]
+    own = " ".join(f"own{j}" for j in range(40))
+    # b is a with its last row rewritten: that row differs, the whole group is a copy.
+    texts = {"a": shared, "b": [*shared[:-1], own], "c": ["something else entirely"]}
+    rows = [(f"{g}{i:02d}", g, t) for g, group in texts.items() for i, t in enumerate(group)]
+    df = pl.DataFrame(rows, schema=["id", "group", "text"], orient="row")
+    result = dedup_frame(df, cfg=replace(SMALL, group_col="group"))
+    kept = result.frame.filter("keep")
+    assert sorted(set(kept["group"])) == ["a", "c"] and kept.height == 21
+    assert result.audit.select("removed_id", "kept_id").rows() == [("b", "a")]
+    assert result.stats["removed"] == 20 and result.stats["removed_units"] == 1
+    by_row = dedup_frame(df, cfg=SMALL).frame.filter("keep")  # b keeps its rewritten row
+    assert by_row.filter(pl.col("group") == "b")["id"].to_list() == ["b19"]

@@ -3,16 +3,26 @@
 Phase 1 runs shard by shard, each shard whole repositories: the rule-based filters
 (stage 1), syntax and quality screening (stage 4) and decontamination (stage 5) on each
 file, then the import-ordered repository samples (stage 2). Phase 2 near-deduplicates the
-samples of all shards (stage 3), so a duplicated repository is dropped whole.
+samples of all shards (stage 3) by repository (``dedup_level``): a repository's samples are
+one unit, so a duplicate repository is dropped whole and the audit names the repository it
+duplicates. A repository that shares only a part with another (a vendored library) is not
+a duplicate: both are kept whole, the shared part in each; ``dedup_level = "sample"``
+deduplicates sample by sample instead.
 
 The per-file stages run before concatenation, unlike the paper's listing (screening and
 decontamination after dedup): dropping a file from an already concatenated sample would
 mean rebuilding it, while dropping it first lets the ordering see only the files that stay.
 
-Every output is written atomically; each shard gets a completion marker, so a killed run
-resumes where it stopped. Runs in this process by default and on a Ray cluster with
-``--ray``. Without ``--input``, the embedded default input is the real code on this machine:
-the interpreter's standard library and site-packages, each top-level package a repository.
+Every output is written atomically; each shard gets a completion marker keyed on its
+config and its inputs (:mod:`dsc.shard_plan`), so a killed run resumes where it stopped, a run
+over other or edited repositories or other benchmark data redoes the shards concerned, and
+outputs of shards no longer planned are removed. Inputs that cannot be used (a file name
+that is not UTF-8, a directory that cannot be listed, a file that cannot be read or is over
+``max_file_bytes``) are audited in ``OUT/dropped`` with stage ``read``.
+
+Runs in this process by default and on a Ray cluster with ``--ray``. Without ``--input``,
+the embedded default input is the real code on this machine: the interpreter's standard
+library and site-packages, each top-level package a repository.
 """
 
 from __future__ import annotations
@@ -32,15 +42,23 @@ import polars as pl
 
 from dsc.atomic import write_json, write_parquet
 from dsc.corpus_config import CorpusConfig, load_config
-from dsc.decontaminate import DecontConfig, DecontIndex, decontaminate, index_from_config
+from dsc.decontaminate import (
+    DecontConfig,
+    DecontIndex,
+    benchmark_fingerprint,
+    decontaminate,
+    index_from_config,
+)
 from dsc.dedup import dedup_shards
 from dsc.executor import Executor, make_executor
 from dsc.filters import REASONS, decode_text, filter_files
 from dsc.ordering import order_repositories
 from dsc.screen import screen
+from dsc.shard_plan import ShardTask, plan_shards, remove_unplanned
 from dsc.sources import (
     Repository,
     read_repositories_and_skips,
+    shown_name,
     site_packages_repositories,
     stdlib_repositories,
 )
@@ -59,24 +77,6 @@ AUDIT_SCHEMA = {
     "decont_item_id": pl.String,
     "decont_span_text": pl.String,
 }
-
-
-@dataclass(frozen=True)
-class ShardTask:
-    """One unit of phase 1: whole repositories, and where their outputs go."""
-
-    index: int
-    repos: tuple[Repository, ...]
-    out_dir: Path
-    cfg: CorpusConfig
-
-    @property
-    def name(self) -> str:
-        return f"shard-{self.index:05d}"
-
-    @property
-    def marker(self) -> Path:
-        return self.out_dir / "_done" / f"{self.name}.json"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,44 +98,31 @@ class ShardStats(Counts):
 
     shard: str
     config: dict[str, Any] = field(repr=False)
-
-
-def repository_bytes(repo: Repository, max_file_bytes: int) -> int:
-    return sum(p.stat().st_size for p in repo.files(max_file_bytes))
-
-
-def plan_shards(repos: Sequence[Repository], cfg: CorpusConfig, out_dir: Path) -> list[ShardTask]:
-    """Pack repositories, in order, into shards of about ``cfg.shard_bytes``."""
-    shards: list[ShardTask] = []
-    current: list[Repository] = []
-    size = 0
-    for repo in repos:
-        current.append(repo)
-        size += repository_bytes(repo, cfg.max_file_bytes)
-        if size >= cfg.shard_bytes:
-            shards.append(ShardTask(len(shards), tuple(current), out_dir, cfg))
-            current, size = [], 0
-    if current:
-        shards.append(ShardTask(len(shards), tuple(current), out_dir, cfg))
-    return shards
+    inputs: str = field(repr=False)  # the shard's key (see dsc.shard_plan)
 
 
 @cache
-def _decont_index(cfg: DecontConfig) -> DecontIndex:
-    """The benchmark index, built once per process (each Ray worker builds its own)."""
+def _decont_index(cfg: DecontConfig, benchmarks: str) -> DecontIndex:
+    """The benchmark index, built once per process (each Ray worker builds its own) and per
+    version of the benchmark data (``benchmarks``, its fingerprint)."""
     return index_from_config(cfg)
 
 
-def file_stages(raw: pl.DataFrame, cfg: CorpusConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
+def file_stages(
+    raw: pl.DataFrame, cfg: CorpusConfig, benchmarks: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Stages 1, 4 and 5 over one shard's files: (kept files, audit of dropped files)."""
     checked = (
         filter_files(raw.lazy(), cfg.filters)
         .with_columns(n_bytes=pl.col("raw").bin.size().cast(pl.UInt64))
         .collect()
     )
-    text = checked.lazy().filter("keep").with_columns(content=decode_text("raw")).drop("raw")
+    content = decode_text("raw", cfg.filters.binary)
+    text = checked.lazy().filter("keep").with_columns(content=content).drop("raw")
     screened = screen(text, cfg.screen, column="content")
-    checked_text = decontaminate(screened, _decont_index(cfg.decontaminate), column="content")
+    checked_text = decontaminate(
+        screened, _decont_index(cfg.decontaminate, benchmarks), column="content"
+    )
     late_reason = pl.coalesce(
         pl.col("screen_reason"), pl.when(pl.col(CONTAMINATED)).then(pl.lit(CONTAMINATED))
     )
@@ -163,7 +150,7 @@ def _audit_rows(drops: pl.DataFrame) -> pl.DataFrame:
 def run_shard(task: ShardTask) -> ShardStats:
     """Phase 1 for one shard; writes kept files, the audit, the samples, then the marker."""
     raw, skipped = read_repositories_and_skips(task.repos, max_file_bytes=task.cfg.max_file_bytes)
-    kept, audit = file_stages(raw, task.cfg)
+    kept, audit = file_stages(raw, task.cfg, task.benchmarks)
     audit = pl.concat([_audit_rows(skipped.with_columns(stage=pl.lit("read"))), audit])
     samples = order_repositories(kept, task.cfg.ordering).with_columns(
         id=pl.format("{}#{}", "repo", "sample_id")
@@ -181,21 +168,25 @@ def run_shard(task: ShardTask) -> ShardStats:
         samples=samples.height,
         dropped_by_reason=dict(sorted(Counter(audit["reason"].to_list()).items())),
         config=task.cfg.fingerprint(),
+        inputs=task.inputs,
     )
     write_json(asdict(stats), task.marker)
     return stats
 
 
 def finished_stats(task: ShardTask) -> ShardStats | None:
-    """The stats of a shard finished by an earlier run with the same config, if any."""
+    """The stats of a shard finished by an earlier run with the same config and the same
+    inputs (see :mod:`dsc.shard_plan`), if any; a shard of other inputs is to be redone."""
     if not task.marker.exists():
         return None
-    stats = ShardStats(**json.loads(task.marker.read_text()))
-    if stats.config != task.cfg.fingerprint():
+    marker = json.loads(task.marker.read_text())
+    if marker.get("config") != task.cfg.fingerprint():
         raise SystemExit(
             f"{task.marker}: finished with a different config; use a new --out directory"
         )
-    return stats
+    if marker.get("inputs") != task.inputs:
+        return None
+    return ShardStats(**marker)
 
 
 def run_dedup(out_dir: Path, cfg: CorpusConfig, executor: Executor, redo: bool) -> dict[str, Any]:
@@ -204,7 +195,7 @@ def run_dedup(out_dir: Path, cfg: CorpusConfig, executor: Executor, redo: bool) 
     dedup_dir = out_dir / "dedup"
     if redo:
         shutil.rmtree(dedup_dir, ignore_errors=True)
-    return dedup_shards(out_dir / "samples", dedup_dir, cfg.dedup, executor)
+    return dedup_shards(out_dir / "samples", dedup_dir, cfg.dedup_config(), executor)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -213,6 +204,8 @@ class Summary(Counts):
 
     shards: int
     samples_removed_as_duplicates: int
+    # Units removed whole by dedup: repositories (dedup_level "repository") or samples.
+    units_removed_as_duplicates: int
 
     @classmethod
     def of(cls, shards: Sequence[ShardStats], dedup: dict[str, Any]) -> Summary:
@@ -229,13 +222,15 @@ class Summary(Counts):
             dropped_by_reason=dict(sorted(reasons.items())),
             shards=len(shards),
             samples_removed_as_duplicates=int(dedup["removed"]),
+            units_removed_as_duplicates=int(dedup["removed_units"]),
         )
 
     def print(self) -> None:
         print(f"shards: {self.shards}  repositories: {self.repos}")
         print(f"files in:   {self.files_in:>10,}  ({self.bytes_in / 1e6:,.1f} MB)")
         print(f"files kept: {self.files_kept:>10,}  ({self.bytes_kept / 1e6:,.1f} MB)")
-        print(f"samples:    {self.samples:>10,}  ({self.samples_removed_as_duplicates:,} near-dup)")
+        removed = self.samples_removed_as_duplicates
+        print(f"samples:    {self.samples:>10,}  ({removed:,} near-dup)")
         print("files dropped by rule:")
         known = [*REASONS, *sorted(set(self.dropped_by_reason) - set(REASONS))]
         for reason in known:
@@ -248,10 +243,11 @@ def default_repositories() -> list[Repository]:
 
 
 def directory_repositories(root: Path) -> list[Repository]:
-    """Each subdirectory of ``root`` is one repository."""
+    """Each subdirectory of ``root`` is one repository, named after it (a name that is not
+    UTF-8 shown with ``\\xNN`` escapes)."""
     if not root.is_dir():
         raise SystemExit(f"--input {root}: not a directory")
-    return [Repository(p.name, p) for p in sorted(root.iterdir()) if p.is_dir()]
+    return [Repository(shown_name(p.name), p) for p in sorted(root.iterdir()) if p.is_dir()]
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -276,12 +272,17 @@ def build(args: argparse.Namespace) -> int:
     cfg = load_config(args.config) if args.config else CorpusConfig()
     repos = directory_repositories(args.input) if args.input else default_repositories()
     repos = repos[: args.max_repos] if args.max_repos else repos
-    shards = plan_shards(repos, cfg, args.out)
+    shards = plan_shards(repos, cfg, args.out, benchmark_fingerprint(cfg.decontaminate))
     todo = [t for t in shards if finished_stats(t) is None]
-    print(f"{len(shards)} shards planned, {len(shards) - len(todo)} already done", flush=True)
+    stale = remove_unplanned(args.out, shards)
+    print(
+        f"{len(shards)} shards planned, {len(shards) - len(todo)} already done, "
+        f"{len(stale)} stale outputs removed",
+        flush=True,
+    )
     executor = make_executor(args.ray)
     executor.map(run_shard, todo)
-    dedup = run_dedup(args.out, cfg, executor, redo=bool(todo))
+    dedup = run_dedup(args.out, cfg, executor, redo=bool(todo or stale))
     summary = Summary.of([s for t in shards if (s := finished_stats(t))], dedup)
     write_json(asdict(summary), args.out / "summary.json")
     summary.print()

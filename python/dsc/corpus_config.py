@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from dsc.decontaminate import DecontConfig
 from dsc.dedup import DedupConfig
 from dsc.filters import FilterConfig
 from dsc.ordering import OrderingConfig
 from dsc.screen import ScreenConfig
+
+DedupLevel = Literal["repository", "sample"]
 
 
 @dataclass(frozen=True)
@@ -26,8 +30,12 @@ class CorpusConfig:
     screen: ScreenConfig = field(default_factory=ScreenConfig)
     decontaminate: DecontConfig = field(default_factory=DecontConfig)
     ordering: OrderingConfig = field(default_factory=OrderingConfig)
-    # The corpus keeps one sample per near-duplicate cluster; the rest go to dedup's audit.
+    # The corpus keeps one unit per near-duplicate cluster; the rest go to dedup's audit.
     dedup: DedupConfig = field(default_factory=lambda: DedupConfig(drop_removed=True))
+    # "repository" (the paper's): a repository's samples are one unit for near-dedup, so a
+    # duplicate repository is dropped whole and no repository loses part of its code;
+    # "sample": each sample is deduplicated on its own.
+    dedup_level: DedupLevel = "repository"
     # Repositories are packed into shards of about this many raw bytes; a shard is the unit
     # of work, of resumption and of distribution (a repository is never split).
     shard_bytes: int = 64 << 20
@@ -40,6 +48,18 @@ class CorpusConfig:
             raise ValueError("invalid corpus config: shard_bytes and max_file_bytes must be > 0")
         if (self.dedup.id_col, self.dedup.text_col) != ("id", "text"):
             raise ValueError("invalid corpus config: dedup runs on the samples' id and text")
+        if self.dedup.group_col is not None:
+            raise ValueError("invalid corpus config: set dedup_level, not dedup.group_col")
+        if self.dedup_level not in get_args(DedupLevel):
+            raise ValueError(
+                f"invalid corpus config: dedup_level must be one of {get_args(DedupLevel)}, "
+                f"got {self.dedup_level!r}"
+            )
+
+    def dedup_config(self) -> DedupConfig:
+        """The dedup settings with the unit of ``dedup_level``."""
+        group = "repo" if self.dedup_level == "repository" else None
+        return replace(self.dedup, group_col=group)
 
     def fingerprint(self) -> dict[str, Any]:
         """The config as plain JSON values, stored with every shard's completion marker."""
@@ -47,31 +67,84 @@ class CorpusConfig:
         return fingerprint
 
 
-def _updated(default: Any, table: dict[str, Any]) -> Any:
-    """``default`` (a config dataclass) with the values of a TOML table: lists become tuples,
-    and sub-tables update the nested config, so unnamed settings keep their defaults."""
+def _updated(default: Any, table: dict[str, Any], key: str) -> Any:
+    """``default`` (a config dataclass) with the values of a TOML table, each converted to its
+    field's type; sub-tables update the nested config, so unnamed settings keep their
+    defaults. ``key`` names the table in errors."""
     values = {}
-    for key, value in table.items():
-        current = getattr(default, key, None)
+    hints = get_type_hints(type(default))
+    _check_known(type(default), table, key)
+    for name, value in table.items():
+        current = getattr(default, name)
+        where = f"{key}.{name}" if key else name
         if isinstance(value, dict) and is_dataclass(current):
-            values[key] = _updated(current, value)
+            values[name] = _updated(current, value, where)
         else:
-            values[key] = tuple(value) if isinstance(value, list) else value
-    return replace(default, **values)
+            values[name] = _converted(hints[name], value, where)
+    return _built(key, lambda: replace(default, **values))
+
+
+def _check_known(cls: type, table: dict[str, Any], key: str) -> None:
+    known = {f.name for f in fields(cls) if f.init}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        where = f"{key}: " if key else ""
+        raise ValueError(f"{where}unknown config keys {unknown}; known: {sorted(known)}")
+
+
+def _built(key: str, build: Callable[[], Any]) -> Any:
+    """``build()``, its errors prefixed with the key of the table it reads."""
+    try:
+        return build()
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{key}: {exc}" if key else str(exc)) from exc
+
+
+def _converted(hint: Any, value: Any, key: str) -> Any:
+    """A TOML value as the type ``hint``, or an error naming ``key``."""
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, UnionType):
+        (inner,) = [a for a in args if a is not type(None)]
+        return _converted(inner, value, key)
+    if origin is Literal:
+        if value not in args:
+            raise ValueError(f"{key}: must be one of {list(args)}, got {value!r}")
+        return value
+    if origin is tuple:
+        items = _typed(value, list, key)
+        return tuple(_converted(args[0], v, f"{key}[{i}]") for i, v in enumerate(items))
+    if origin in (dict, Mapping):
+        table = _typed(value, dict, key)
+        return {k: _converted(args[1], v, f"{key}.{k}") for k, v in table.items()}
+    if isinstance(hint, type) and is_dataclass(hint):
+        table = _typed(value, dict, key)
+        _check_known(hint, table, key)
+        hints = get_type_hints(hint)
+        values = {k: _converted(hints[k], v, f"{key}.{k}") for k, v in table.items()}
+        return _built(key, lambda: hint(**values))
+    if hint is Path:
+        return Path(_typed(value, str, key))
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return _typed(value, hint, key)
+
+
+def _typed(value: Any, expected: type, key: str) -> Any:
+    """``value`` if it is an ``expected`` (a bool is not a number here), else an error."""
+    if isinstance(value, expected) and not (isinstance(value, bool) and expected is not bool):
+        return value
+    raise ValueError(f"{key}: expected {expected.__name__}, got {type(value).__name__} {value!r}")
 
 
 def load_config(path: Path) -> CorpusConfig:
-    """Read a TOML file whose tables mirror :class:`CorpusConfig` (unknown keys are errors)."""
+    """Read a TOML file whose tables mirror :class:`CorpusConfig`: every key loads into its
+    field's type or fails with a message naming the file and the key (unknown keys too)."""
     try:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"{path}: cannot read corpus config: {exc}") from exc
-    known = {f.name for f in fields(CorpusConfig)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"{path}: unknown config keys {unknown}; known: {sorted(known)}")
     try:
-        config: CorpusConfig = _updated(CorpusConfig(), data)
+        config: CorpusConfig = _updated(CorpusConfig(), data, "")
         return config
-    except (TypeError, ValueError) as exc:
+    except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from exc

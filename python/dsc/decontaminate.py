@@ -46,6 +46,7 @@ shape: (2, 2)
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -57,6 +58,7 @@ from dsc.benchmark_sources import (
     BenchmarkItem,
     BenchmarkSource,
     load_items,
+    locate,
     standard_sources,
 )
 
@@ -116,6 +118,16 @@ def index_from_config(cfg: DecontConfig) -> DecontIndex:
     """Load the configured benchmarks and index them."""
     items = load_items(cfg.sources, benchmarks_dir=cfg.benchmarks_dir)
     return build_index(items, cfg)
+
+
+def benchmark_fingerprint(cfg: DecontConfig) -> str:
+    """A digest of the benchmark files the index of ``cfg`` is built from (name and content
+    of each), so that outputs checked against other benchmark data are not reused."""
+    digest = hashlib.sha256()
+    for source in cfg.sources:
+        digest.update(source.name.encode() + b"\0")
+        digest.update(hashlib.sha256(locate(source, cfg.benchmarks_dir).read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def contamination(raw: str | pl.Expr, index: DecontIndex) -> pl.Expr:

@@ -9,6 +9,7 @@ top-level package directory is one repository, with real imports, cycles and ven
 from __future__ import annotations
 
 import os
+import stat
 import sysconfig
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -22,8 +23,43 @@ _SKIP_DIRS = frozenset(
 )
 
 FILE_SCHEMA = {"repo": pl.String, "path": pl.String, "raw": pl.Binary}
-#: Files found but not read, and why (``too_large``, ``unreadable``).
+#: Files found but not read, and why (``too_large``, ``unreadable``, ``unreadable_name``,
+#: ``unreadable_dir``).
 SKIPPED_SCHEMA = {"repo": pl.String, "path": pl.String, "reason": pl.String, "n_bytes": pl.UInt64}
+
+
+def shown_name(name: str) -> str:
+    """A file name as UTF-8 text: bytes that are not UTF-8 (which ``os`` hands over as
+    surrogate escapes) shown as ``\\xNN``."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One regular file of a repository as the walk found it."""
+
+    path: Path
+    relative: str  # POSIX path from the repository root
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What a walk of a repository found: its regular files in sorted order, and the entries
+    it could not use (``(relative path, reason)``: ``unreadable_dir``, ``unreadable_name``
+    shown escaped, ``unreadable`` when the file could not be stat'ed)."""
+
+    files: tuple[FileEntry, ...]
+    problems: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -38,20 +74,50 @@ class Repository:
     def files(self, max_file_bytes: int | None = None) -> Iterator[Path]:
         """Regular files of the repository in sorted order; symlinks skipped, and files over
         ``max_file_bytes`` too when given."""
-        for path in self._regular_files():
-            if max_file_bytes is None or path.stat().st_size <= max_file_bytes:
-                yield path
+        for entry in self.listing().files:
+            if max_file_bytes is None or entry.size <= max_file_bytes:
+                yield entry.path
 
-    def _regular_files(self) -> Iterator[Path]:
-        if self.flat:
-            yield from sorted(p for p in self.root.iterdir() if p.is_file() and not p.is_symlink())
-            return
-        for dirpath, dirnames, filenames in os.walk(self.root):
-            dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
-            for name in sorted(filenames):
+    def listing(self) -> Listing:
+        """Walk the repository (symlinks and the trees of ``_SKIP_DIRS`` skipped)."""
+        files: list[FileEntry] = []
+        problems: list[tuple[str, str]] = []
+        for dirpath, names in self._directories(problems):
+            for name in sorted(names):
                 path = Path(dirpath, name)
-                if not path.is_symlink() and path.is_file():
-                    yield path
+                relative = path.relative_to(self.root).as_posix()
+                if not _is_utf8(relative):
+                    problems.append((shown_name(relative), "unreadable_name"))
+                    continue
+                try:
+                    st = path.lstat()
+                except OSError:
+                    problems.append((relative, "unreadable"))
+                    continue
+                if stat.S_ISREG(st.st_mode):
+                    files.append(FileEntry(path, relative, st.st_size, st.st_mtime_ns))
+        return Listing(tuple(files), tuple(problems))
+
+    def _directories(self, problems: list[tuple[str, str]]) -> Iterator[tuple[str, list[str]]]:
+        """Each directory of the walk with the names of its non-directory entries; directories
+        that cannot be listed go to ``problems``."""
+
+        def unreadable(err: OSError) -> None:
+            where = Path(err.filename or self.root)
+            relative = where.relative_to(self.root).as_posix() if where != self.root else "."
+            problems.append((shown_name(relative), "unreadable_dir"))
+
+        if self.flat:
+            try:
+                entries = list(os.scandir(self.root))
+            except OSError as err:
+                unreadable(err)
+                return
+            yield str(self.root), [e.name for e in entries if not e.is_dir(follow_symlinks=False)]
+            return
+        for dirpath, dirnames, filenames in os.walk(self.root, onerror=unreadable):
+            dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+            yield dirpath, filenames
 
 
 def stdlib_repositories() -> list[Repository]:
@@ -124,9 +190,11 @@ def read_repositories_and_skips(
     max_file_bytes: int = 8 << 20,
     suffixes: tuple[str, ...] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """:func:`read_repositories`, and the files it did not read (``SKIPPED_SCHEMA``), so that
-    none is lost silently: ``too_large`` (over ``max_file_bytes``, never read) and
-    ``unreadable`` (an error while reading, e.g. permissions or a file that vanished)."""
+    """:func:`read_repositories`, and what it did not read (``SKIPPED_SCHEMA``), so that
+    nothing is lost silently: ``too_large`` (over ``max_file_bytes``, never read),
+    ``unreadable`` (an error while reading, e.g. permissions or a file that vanished),
+    ``unreadable_name`` (a file name that is not UTF-8, shown escaped) and ``unreadable_dir``
+    (a directory that could not be listed)."""
     repo_col: list[str] = []
     path_col: list[str] = []
     raw_col: list[bytes] = []
@@ -135,28 +203,28 @@ def read_repositories_and_skips(
     for repo in repos:
         if max_bytes is not None and total >= max_bytes:
             break
-        for path in repo.files():
-            if suffixes is not None and not path.name.endswith(suffixes):
+        listing = repo.listing()
+        skipped.extend((repo.name, path, reason, 0) for path, reason in listing.problems)
+        for entry in listing.files:
+            if suffixes is not None and not entry.path.name.endswith(suffixes):
                 continue
-            relative = path.relative_to(repo.root).as_posix()
-            data, size, reason = _read(path, max_file_bytes)
+            data, reason = _read(entry, max_file_bytes)
             if data is None:
-                skipped.append((repo.name, relative, reason, size))
+                skipped.append((repo.name, entry.relative, reason, entry.size))
                 continue
             repo_col.append(repo.name)
-            path_col.append(relative)
+            path_col.append(entry.relative)
             raw_col.append(data)
             total += len(data)
     files = pl.DataFrame({"repo": repo_col, "path": path_col, "raw": raw_col}, schema=FILE_SCHEMA)
     return files, pl.DataFrame(skipped, schema=SKIPPED_SCHEMA, orient="row")
 
 
-def _read(path: Path, max_file_bytes: int) -> tuple[bytes | None, int, str]:
-    """The file's bytes, or None with its size and why it was not read."""
+def _read(entry: FileEntry, max_file_bytes: int) -> tuple[bytes | None, str]:
+    """The file's bytes, or None and why it was not read."""
+    if entry.size > max_file_bytes:
+        return None, "too_large"
     try:
-        size = path.stat().st_size
-        if size > max_file_bytes:
-            return None, size, "too_large"
-        return path.read_bytes(), size, ""
+        return entry.path.read_bytes(), ""
     except OSError:
-        return None, 0, "unreadable"
+        return None, "unreadable"

@@ -45,7 +45,8 @@ def dedup_shards(
 
     Writes ``out_dir/data/<shard>.parquet`` (the rows with ``cluster_id``, the id of the kept row
     of their cluster, and ``keep``), ``out_dir/audit/<shard>.parquet`` (``removed_id``,
-    ``kept_id``, ``similarity``) and ``out_dir/stats.json``, which is also returned.
+    ``kept_id``, ``similarity``) and ``out_dir/stats.json``, which is also returned
+    (``removed``: rows; ``removed_units``: rows, or groups with ``cfg.group_col``).
 
     ``out_dir`` must be new or empty, or hold an interrupted run of the same shards and config:
     that run resumes, skipping every task that finished.
@@ -68,6 +69,7 @@ def dedup_shards(
     stats = {
         "rows": sum(r["rows"] for r in signature_reports),
         "removed": sum(r["removed"] for r in filter_reports),
+        "removed_units": sum(r["units"] for r in filter_reports),
         "bands": bands,
         "rows_per_band": rows,
         "candidate_pairs": sum(r["candidates"] for r in pair_reports),

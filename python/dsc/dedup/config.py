@@ -20,6 +20,10 @@ class DedupConfig:
 
     id_col: str = "id"  # unique row id (any sortable dtype)
     text_col: str = "text"  # String column that is shingled
+    # Rows with the same value here are one unit (e.g. a repository's samples): its signature
+    # is the MinHash of the union of its rows' shingles, its rank the sum of theirs, and all
+    # its rows are kept or removed together. A unit's rows must be in one shard.
+    group_col: str | None = None
     rank_col: str | None = None  # keep the highest per cluster; None: the longest text
     num_perm: int = 256  # MinHash permutations (signature length)
     ngram: int = 5  # words per shingle
@@ -39,6 +43,10 @@ class DedupConfig:
     def __post_init__(self) -> None:
         _check(bool(self.id_col) and bool(self.text_col), "id_col and text_col must be named")
         _check(self.id_col != self.text_col, "id_col and text_col must differ")
+        _check(
+            self.group_col is None or self.group_col not in (self.id_col, self.text_col),
+            "group_col must differ from id_col and text_col",
+        )
         _check(self.num_perm >= 1, "num_perm must be >= 1")
         _check(self.ngram >= 1, "ngram must be >= 1")
         _check(0 <= self.seed < 2**64, "seed must be in [0, 2^64)")
@@ -53,6 +61,11 @@ class DedupConfig:
         _check(self.fp_weight + self.fn_weight > 0, "fp_weight + fn_weight must be > 0")
         _check(self.max_bucket_pairs >= 2, "max_bucket_pairs must be >= 2")
         _check(self.num_partitions >= 1, "num_partitions must be >= 1")
+
+    @property
+    def unit_col(self) -> str:
+        """The column naming what is deduplicated: the group, or else the row."""
+        return self.group_col or self.id_col
 
     def layout(self) -> tuple[int, int]:
         """``(bands, rows)``: the configured layout, or the optimal one."""

@@ -11,6 +11,10 @@
 4. :func:`filter_shard` (per input shard): the cluster id and keep flag of every row, and the
    audit of the removed rows.
 
+With ``group_col`` the unit of all four stages is the group (e.g. a repository's samples):
+one signature per group (:func:`unit_signatures`), pairs and clusters of groups, and every
+row of a group gets its group's cluster id and keep flag; the audit names groups.
+
 Memory: stages 1 and 4 hold one shard; stage 2 one partition's band records and pairs and the
 signatures of a slice of pairs; stage 3 one entry per row that has a duplicate (its id, rank
 and signature location) and one partition's pairs. No stage reads every signature of the
@@ -45,15 +49,11 @@ class DedupInputError(ValueError):
 
 
 def compute_signatures(shard: Path, cfg: DedupConfig, layout: Layout) -> dict[str, Any]:
-    """Stage 1: signatures of one shard, and its band records split by band-hash partition."""
+    """Stage 1: signatures of one shard, and its band records split by band-hash partition.
+    Ids here are the units' (rows', or groups' when ``cfg.group_col`` is set)."""
     rows = _read_checked(shard, cfg)
-    rank = pl.col(cfg.text_col).str.len_bytes() if cfg.rank_col is None else pl.col(cfg.rank_col)
-    signatures = rows.select(
-        id=pl.col(cfg.id_col),
-        rank=rank.cast(pl.Float64),
-        shard=pl.lit(shard.stem),
-        row=pl.int_range(pl.len(), dtype=pl.UInt32),
-        signature=minhash_signature(cfg.text_col, cfg),
+    signatures = unit_signatures(rows, cfg).with_columns(
+        shard=pl.lit(shard.stem), row=pl.int_range(pl.len(), dtype=pl.UInt32)
     )
     write_with(
         lambda tmp: _dsc.write_signature_file(tmp, signatures["signature"], cfg.num_perm),
@@ -70,6 +70,30 @@ def compute_signatures(shard: Path, cfg: DedupConfig, layout: Layout) -> dict[st
     _write_partitions(records, cfg.num_partitions, lambda p: layout.bands(p, shard.stem))
     _write_partitions(ids, cfg.num_partitions, lambda p: layout.ids(p, shard.stem))
     return {"shard": shard.name, "rows": rows.height}
+
+
+def unit_signatures(rows: pl.DataFrame, cfg: DedupConfig) -> pl.DataFrame:
+    """``id``, ``rank`` and ``signature`` of each unit in first-appearance order: each row, or
+    each group, whose signature is the element-wise minimum of its rows' (the MinHash of the
+    union of their shingles) and whose rank is the sum of theirs."""
+    rank = pl.col(cfg.text_col).str.len_bytes() if cfg.rank_col is None else pl.col(cfg.rank_col)
+    signed = rows.select(
+        id=pl.col(cfg.unit_col),
+        rank=rank.cast(pl.Float64),
+        signature=minhash_signature(cfg.text_col, cfg),
+    )
+    if cfg.group_col is None:
+        return signed
+    minima = (
+        signed.with_columns(position=pl.int_ranges(pl.col("signature").list.len()))
+        .explode("signature", "position")
+        .group_by("id", "position")
+        .agg(pl.col("signature").min())
+        .group_by("id")
+        .agg(pl.col("signature").sort_by("position"))
+    )
+    ranks = signed.group_by("id", maintain_order=True).agg(pl.col("rank").sum())
+    return ranks.join(minima, on="id", maintain_order="left")
 
 
 def _write_partitions(frame: pl.DataFrame, count: int, path: Callable[[int], Path]) -> None:
@@ -136,24 +160,24 @@ def filter_shard(shard: Path, cfg: DedupConfig, layout: Layout) -> dict[str, Any
         if name in rows.columns:
             raise DedupInputError(f"{shard}: column '{name}' exists already (it is an output)")
     clusters = pl.read_parquet(layout.clusters)
+    unit = cfg.unit_col
     annotated = rows.join(
-        clusters.select(pl.col("id").alias(cfg.id_col), CLUSTER_ID, KEEP),
-        on=cfg.id_col,
+        clusters.select(pl.col("id").alias(unit), CLUSTER_ID, KEEP),
+        on=unit,
         how="left",
         maintain_order="left",
-    ).with_columns(
-        pl.coalesce(CLUSTER_ID, cfg.id_col).alias(CLUSTER_ID), pl.col(KEEP).fill_null(True)
-    )
-    audit = _audit(rows[cfg.id_col], shard.stem, clusters, layout)
+    ).with_columns(pl.coalesce(CLUSTER_ID, unit).alias(CLUSTER_ID), pl.col(KEEP).fill_null(True))
+    audit = _audit(rows[unit].unique(maintain_order=True), shard.stem, clusters, layout)
     output = annotated.filter(KEEP) if cfg.drop_removed else annotated
     write_parquet(output, layout.output(shard.stem))
     write_parquet(audit, layout.audit(shard.stem))
-    return {"shard": shard.name, "rows": rows.height, "removed": audit.height}
+    removed = int((~annotated[KEEP]).sum())
+    return {"shard": shard.name, "rows": rows.height, "removed": removed, "units": audit.height}
 
 
 def _audit(ids: pl.Series, shard: str, clusters: pl.DataFrame, layout: Layout) -> pl.DataFrame:
-    """The removed rows of a shard with the kept row of their cluster and their estimated
-    similarity to it."""
+    """The removed units of a shard (``ids`` in signature-file order) with the kept unit of
+    their cluster and their estimated similarity to it."""
     removed = (
         ids.to_frame("removed_id")
         .with_row_index("row")
@@ -187,7 +211,8 @@ def _clustered_rows(pair_files: list[Path]) -> pl.DataFrame:
 
 def _read_checked(shard: Path, cfg: DedupConfig) -> pl.DataFrame:
     """The id, text and rank columns of a shard, with every defect named by file, row and field."""
-    columns = [cfg.id_col, cfg.text_col] + ([cfg.rank_col] if cfg.rank_col else [])
+    optional = [name for name in (cfg.group_col, cfg.rank_col) if name]
+    columns = [cfg.id_col, cfg.text_col, *optional]
     schema = pl.read_parquet_schema(shard)
     for name in columns:
         if name not in schema:
