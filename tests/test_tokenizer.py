@@ -16,6 +16,7 @@ from dsc.tokenize_corpus import corpus_files
 from dsc.tokenizer import (
     NON_UTF8_BYTES,
     byte_symbols,
+    code_pre_tokenizer,
     encode_texts,
     load_tokenizer,
     save_tokenizer,
@@ -53,6 +54,14 @@ def test_decoding_gives_back_real_files(tokenizer_dir: Path) -> None:
     texts.append((STDLIB / "zoneinfo" / "_zoneinfo.py").read_text(encoding="utf-8"))
     for text, ids in zip(texts, encode_texts(tokenizer, texts), strict=True):
         assert tokenizer.decode(ids, skip_special_tokens=False) == text
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab1_.( \t\r\n'é"))))
+def test_every_line_that_is_not_blank_starts_a_new_piece(text: str) -> None:
+    starts = {start for _, (start, _) in code_pre_tokenizer().pre_tokenize_str(text)}
+    for p in range(1, len(text)):
+        if text[p - 1] in "\r\n" and text[p] not in "\r\n":
+            assert p in starts, (text, p)
 
 
 @given(st.lists(st.one_of(st.text(max_size=20), st.sampled_from(special_tokens.SPECIAL_TOKENS))))

@@ -1,22 +1,23 @@
 """A byte-level BPE tokenizer for code, in the released DeepSeek-Coder layout (PAPER.md §2).
 
 Pre-tokenization decides which byte strings BPE may ever merge; it is chosen for code and
-measured against Hugging Face's stock ``ByteLevelBPETokenizer`` (GPT-2's pattern) by
-``benchmarks/bench_tokens.py``. Pieces, in the order the pattern tries them:
+measured against Hugging Face's stock ``ByteLevelBPETokenizer`` (GPT-2's pattern) on held-out
+code of 13 languages by ``benchmarks/bench_tokens.py``. A piece is, in the order tried:
 
-* English contractions (``'s``, ``'ll``, ...), as GPT-2, for comments and Markdown;
-* identifiers with an optional leading space: a letter or ``_`` followed by letters, digits and
-  ``_`` (``__init__``, ``utf8``, ``int32_t``). In code ``_`` and inner digits are part of a name,
-  so splitting them there (as GPT-2 does) spends tokens on every snake_case name;
-* numbers in groups of up to three digits, with an optional leading space (as GPT-4's and
-  Llama 3's tokenizers): no learned token spans more than three digits, so long numbers are
-  spelled in a few regular pieces. One digit a piece (the released tokenizer's choice) was
-  measured too and cost 3.7 % of compression on held-out Markdown and 2.9 % on JavaScript
-  against the stock recipe, where groups of three cost nothing (``bench_tokens.py``);
-* punctuation runs with an optional leading space (``):``, `` ==``, ``->``), never joined to a
-  word, so ``.append`` and ``(self`` reuse the tokens of ``append`` and ``self``;
-* whitespace runs: a run that is followed by a word keeps its last space for the word (GPT-2's
-  ``\\s+(?!\\S)``), so a newline plus indentation is one piece and compresses to few tokens.
+* an English contraction (``'s``, ``'ll``, ...), as GPT-2, for comments and Markdown;
+* a word, a number or a punctuation run, each with the spaces and tabs before it and the line
+  breaks after it. Spaces before a piece join it, so a line's indentation and its first word
+  (eight spaces and ``return``) can be one token; a run of line breaks ends the piece before it,
+  so every line that is not blank starts a new piece: a cut at such a line's start
+  (line-level infilling) is always a token boundary. This is the largest gain over GPT-2's
+  pattern, which puts a newline and the next line's indentation in one piece;
+* numbers are groups of up to three digits (as GPT-4's and Llama 3's tokenizers), so no token
+  spans more than three digits; GPT-2 keeps whole numbers, the released DeepSeek-Coder tokenizer
+  single digits, which cost 2-4 % of compression on Markdown and JavaScript here;
+* punctuation runs never join letters or digits (``.append`` reuses ``append``), and ``_`` is
+  punctuation: joining it to words helped Python and C but cost 2-4 % on every camelCase
+  language;
+* blank lines, and whitespace at the end of a line, are pieces of their own.
 
 There is no normalizer, and ``ByteLevel`` maps every byte to a symbol, so decoding gives back the
 original bytes of any text. The vocabulary covers all 256 bytes: the 243 that occur in UTF-8 are
@@ -45,10 +46,10 @@ from dsc.special_tokens import BOS, EOS, PAD, SPECIAL_TOKENS
 
 PRE_TOKENIZE_PATTERN = (
     r"'(?i:[sdmt]|ll|ve|re)"
-    r"| ?[\p{L}\p{M}_][\p{L}\p{M}\p{N}_]*"
-    r"| ?\p{N}{1,3}"
-    r"| ?[^\s\p{L}\p{M}\p{N}_]+"
-    r"|\s+(?!\S)"
+    r"|[ \t]*\p{L}+[\r\n]*"
+    r"|[ \t]*\p{N}{1,3}[\r\n]*"
+    r"|[ \t]*[^\s\p{L}\p{N}]+[\r\n]*"
+    r"|\s*[\r\n]+"
     r"|\s+"
 )
 #: Bytes that never occur in UTF-8; the released vocabulary adds them after the BPE tokens.

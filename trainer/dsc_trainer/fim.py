@@ -13,7 +13,8 @@ Cuts are token positions, and FIM happens when batches are loaded (not when toke
 rate can change without re-tokenising and each epoch draws new cuts. The cost of token cuts:
 a middle always starts and ends at a token boundary, whereas character cuts (Bavarian et al.,
 bigcode) also teach completing a half-written token. For the paper's line-level infilling
-benchmarks that costs nothing (a line break always ends a pre-tokenizer piece); what it buys is
+benchmarks that costs nothing (every line starts a new pre-tokenizer piece, see
+``dsc.tokenizer``, so a cut at a line start is a token boundary); what it buys is
 that every document's length after FIM is known without touching its tokens (``+3``), so the
 window index of an epoch is one vectorised pass over document lengths and any window can be
 built alone, by any loader worker, in any order.
