@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -406,3 +408,13 @@ def test_a_repository_sharing_a_vendored_library_keeps_all_its_code(tmp_path: Pa
         ("app", ["vendor/lib.py"]),
         ("lib", ["lib.py"]),
     ]
+
+
+def test_output_is_the_same_with_one_thread(tmp_path: Path) -> None:
+    repos = make_repos(tmp_path / "repos")
+    build(repos, tmp_path / "many")
+    # A fresh interpreter whose Polars and Rayon pools have one thread each.
+    env = {**os.environ, "POLARS_MAX_THREADS": "1", "RAYON_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "dsc.build_corpus", "--input", str(repos)]
+    subprocess.run([*command, "--out", str(tmp_path / "one")], env=env, check=True)
+    assert outputs(tmp_path / "one") == outputs(tmp_path / "many")
