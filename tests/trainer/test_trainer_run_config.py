@@ -3,12 +3,17 @@ DeepSpeed JSON derived from them."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from dsc_trainer.distributed import deepspeed_config
 from dsc_trainer.run_config import PretrainConfig, SftConfig
+from dsc_trainer.scaling import scaling_plan
 from dsc_trainer.settings import ConfigError, load, to_dict
 
 CONFIGS = Path(__file__).parents[2] / "trainer" / "configs"
@@ -116,3 +121,22 @@ def test_bad_toml_names_the_file(tmp_path):
     path.write_text("[train\nsteps = 1\n")
     with pytest.raises(ConfigError, match=r"bad\.toml"):
         load(PretrainConfig, path)
+
+
+def test_compute_budget_fills_in_the_batch_from_the_scaling_law():
+    command = [
+        sys.executable,
+        str(CONFIGS.parents[1] / "trainer" / "pretrain.py"),
+        "--config",
+        str(CONFIGS / "debug.toml"),
+        "--compute-budget",
+        "1e17",
+        "--print-deepspeed-config",
+    ]
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE")}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, check=True)
+    plan = scaling_plan(1e17, seq_len=64)
+    first, _, rest = done.stdout.partition("\n")
+    assert first == plan.describe()
+    # B_opt = 0.2920 x 1e17^0.3271 = 1.062e5 tokens = 1659.2 sequences of 64 -> 1660 (2 x 1 x 830)
+    assert json.loads(rest)["train_batch_size"] == plan.batch_sequences(64, 2) == 1660
