@@ -248,3 +248,16 @@ def test_diverging_run_skips_non_finite_steps_then_stops(runs, tmp_path):
         (4, True, 3),
     ]
     assert records[1]["loss"] is None  # NaN, written as null
+
+
+def test_one_rank_sees_the_same_global_batches_as_two(runs, tmp_path):
+    # Same global batch on 1 rank (gradient accumulation 4 instead of 2): the global data order
+    # and the token-weighted loss do not depend on the split, so only float rounding differs.
+    out = tmp_path / "one_rank"
+    done = run_single(out, runs.tokens, CONFIG, "train.steps=4", "eval.every=0")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    one = [r["loss"] for r in read_metrics(out / "metrics.jsonl")]
+    two = [
+        r["loss"] for r in read_metrics(runs.reference / "metrics.jsonl") if r["kind"] == "train"
+    ]
+    assert one == pytest.approx(two[:4], rel=1e-5)

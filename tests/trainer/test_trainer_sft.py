@@ -80,11 +80,15 @@ def test_packed_labels_are_exactly_the_next_answer_tokens(encoder, tmp_path_fact
     path = tmp_path_factory.mktemp("sft") / "rows.jsonl"
     rows = [as_row(x) for x in batch]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    encoded = [encoder.encode(c) for c in read_conversations([path])]
+    fits = [trained for tokens, trained in encoded if len(tokens) <= 129]  # a row: seq_len + 1
+    if not fits:
+        with pytest.raises(SftDataError, match="longer than"):
+            SftRows([path], encoder, seq_len=128, seed=0)
+        return
     data = SftRows([path], encoder, seq_len=128, seed=0)
-    expected_labels = 0
-    for tokens, trained in (encoder.encode(c) for c in read_conversations([path])):
-        if len(tokens) <= 129:
-            expected_labels += int(trained[1:].sum())  # a conversation's first token is BOS
+    assert len(data.too_long) == len(encoded) - len(fits)
+    expected_labels = sum(int(trained[1:].sum()) for trained in fits)  # [0] is BOS
     windows = [data.window(g) for g in range(len(data))]
     assert sum(int((w.labels != IGNORE).sum()) for w in windows) == expected_labels
     for w in windows:
@@ -92,6 +96,7 @@ def test_packed_labels_are_exactly_the_next_answer_tokens(encoder, tmp_path_fact
         # each scored label is the next input token of the same conversation
         assert np.array_equal(w.labels[:-1][scored[:-1]], w.tokens[1:][scored[:-1]])
         assert (w.label_bytes[~scored] == 0).all()
+        assert (w.label_bytes[scored] == data.token_bytes[w.labels[scored]]).all()
 
 
 def test_malformed_rows_are_reported_with_file_and_line(tmp_path):
