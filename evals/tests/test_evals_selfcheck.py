@@ -11,8 +11,9 @@ from dsc_evals.config import ExecConfig
 from dsc_evals.execution import Engine
 from dsc_evals.runner import evaluate, reference_completer
 from dsc_evals.tasks.humaneval import HumanEvalPython
-from dsc_evals.tasks.infilling import SingleLineInfilling
+from dsc_evals.tasks.infilling import HumanEvalInfilling
 from dsc_evals.tasks.mbpp import MBPP, known_bad_references
+from dsc_evals.tasks.santacoder_fim import SantaCoderFim
 
 
 def references(task, problems):
@@ -45,12 +46,33 @@ def test_mbpp_references_pass_except_the_listed_bad_ones(benchmarks_dir):
     assert failing == set(known_bad_references())
 
 
-def test_infilling_references_match_and_pass(engine):
-    task = SingleLineInfilling()
-    problems = task.problems(None)
-    assert len(problems) == 1033  # HumanEval-SingleLineInfilling's size
+def test_santacoder_fim_references_all_match_in_each_language(engine, benchmarks_dir):
+    task = SantaCoderFim()
+    problems = task.problems(benchmarks_dir)
     _, scores = evaluate(task, problems, references(task, problems), engine, (1,))
-    assert (scores["pass@1"], scores["exact_match"]) == (1.0, 1.0)
+    assert scores["by_group"] == {"java": 1.0, "js": 1.0, "py": 1.0}
+    assert (scores["problems"], scores["group_mean"], scores["exact_match"]) == (4792, 1.0, 1.0)
+    assert scores["outcomes"] == {"not_executed": 4792}
+
+
+# Four items spread over each set (the full sets, 8652 programs, are the `selfcheck` command's).
+@pytest.mark.parametrize(
+    ("variant", "size"),
+    [
+        ("single-line", 1033),
+        ("multi-line", 5815),
+        ("random-span", 1640),
+        ("random-span-light", 164),
+    ],
+)
+def test_humaneval_infilling_references_match_and_pass(engine, benchmarks_dir, variant, size):
+    task = HumanEvalInfilling(variant)
+    problems = task.problems(benchmarks_dir)
+    assert len(problems) == size
+    sample = problems[:: size // 3][:4]
+    records, scores = evaluate(task, sample, references(task, sample), engine, (1,))
+    assert [r["stderr_tail"] for r in records if not r["passed"]] == []
+    assert (scores["problems"], scores["pass@1"], scores["exact_match"]) == (4, 1.0, 1.0)
 
 
 def test_selfcheck_command_skips_tasks_without_references(tmp_path, benchmarks_dir, capsys):
@@ -101,6 +123,25 @@ def test_score_command_gives_what_run_gives_for_the_same_completions(tmp_path, b
     summary = json.loads((scored / "summary.json").read_text())
     assert summary["tasks"]["humaneval"]["problems"] == 4
     assert summary["tasks"]["humaneval"]["samples"] == 5
+
+
+def test_score_command_grades_the_infilling_tasks(tmp_path, benchmarks_dir):
+    common = ["--limit", "2", "--workers", "1", "--data-dir", str(benchmarks_dir)]
+    for task, wrong in (
+        (SantaCoderFim(), "pass"),
+        (HumanEvalInfilling("random-span-light"), "    return []\n"),
+    ):
+        problems = task.problems(benchmarks_dir)[:2]
+        rows = [{"task_id": p.task_id, "completion": p.reference} for p in problems]
+        rows.append({"task_id": problems[1].task_id, "completion": wrong})
+        samples = write_samples(tmp_path / f"{task.name}.samples.jsonl", rows)
+        out = tmp_path / task.name
+        args = ["score", "--task", task.name, "--samples", str(samples), "--out", str(out)]
+        assert main([*args, *common]) == 0
+        lines = (out / f"{task.name}.jsonl").read_text().splitlines()
+        assert [json.loads(line)["passed"] for line in lines] == [True, True, False]
+        scores = json.loads((out / "summary.json").read_text())["tasks"][task.name]
+        assert (scores["problems"], scores["pass@1"]) == (2, 0.75)
 
 
 @pytest.mark.parametrize(

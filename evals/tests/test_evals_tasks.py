@@ -4,17 +4,20 @@ import json
 
 import pytest
 
+from dsc.special_tokens import FIM_BEGIN, FIM_END, FIM_HOLE
 from dsc_evals.answers import gsm8k_gold, last_boxed, math_equivalent, numbers_equal, to_number
 from dsc_evals.config import ExecConfig
 from dsc_evals.data import locate, read_jsonl
 from dsc_evals.execution import NO_END
+from dsc_evals.fim import FimFormat
 from dsc_evals.report import table
 from dsc_evals.runner import RunConfig, evaluate, expand_tasks, reference_completer, run
 from dsc_evals.tasks.humaneval import MULTIPLE_LANGUAGES, HumanEvalMultiPLE, HumanEvalPython
-from dsc_evals.tasks.infilling import FimFormat, SingleLineInfilling
+from dsc_evals.tasks.infilling import HumanEvalInfilling
 from dsc_evals.tasks.leetcode import LeetCode
 from dsc_evals.tasks.mbpp import MBPP
 from dsc_evals.tasks.pal import GSM8K, MATH
+from dsc_evals.tasks.santacoder_fim import SantaCoderFim
 
 
 def test_mbpp_prompt_has_tasks_2_to_4_as_shots_and_evaluates_11_to_510(benchmarks_dir):
@@ -75,7 +78,7 @@ def test_math_pal_accepts_an_equivalent_form(engine, benchmarks_dir):
 
 
 def first_return_line(problems):
-    """An infilling item whose masked line is a top-level ``return`` of the function body."""
+    """An infilling item whose masked lines start with a top-level ``return`` of the body."""
     return next(p for p in problems if (p.reference or "").startswith("    return "))
 
 
@@ -86,9 +89,10 @@ def first_return_line(problems):
         (MBPP(), lambda ps: ps[0], "import sys\nsys.exit(0)\n"),
         (LeetCode(), lambda ps: ps[0], "        import os; os._exit(0)\n"),
         (GSM8K(), lambda ps: ps[0], "    print(18)\n    import os\n    os._exit(0)\n"),
-        (SingleLineInfilling(), first_return_line, "    raise SystemExit(0)"),
+        (HumanEvalInfilling("single-line"), first_return_line, "    raise SystemExit(0)"),
+        (HumanEvalInfilling("multi-line"), first_return_line, "    import os; os._exit(0)\n"),
     ],
-    ids=["humaneval", "mbpp", "leetcode", "gsm8k-pal", "infilling"],
+    ids=["humaneval", "mbpp", "leetcode", "gsm8k-pal", "infilling", "infilling-multi"],
 )
 def test_every_task_fails_a_sample_that_exits_0_before_its_tests_end(
     engine, benchmarks_dir, task, pick, completion
@@ -125,22 +129,76 @@ def test_numbers_are_read_without_evaluating_code():
     assert last_boxed(r"so $\boxed{\frac{1}{2}}$ and") == r"\frac{1}{2}"
 
 
-def test_infilling_prompt_uses_the_papers_sentinels_or_configured_ones():
-    problems = SingleLineInfilling().problems(None)
-    first = problems[0]
-    assert first.prompt.startswith("<\uff5cfim\u2581begin\uff5c>from typing import List")
-    assert first.prompt.count("<\uff5cfim\u2581hole\uff5c>") == 1
-    assert first.prompt.endswith("<\uff5cfim\u2581end\uff5c>") and first.stop == ("\n",)
-    custom = SingleLineInfilling(FimFormat("<fim_prefix>", "<fim_suffix>", "<fim_middle>"))
-    assert custom.problems(None)[0].prompt.startswith("<fim_prefix>from typing")
+def test_infilling_prompts_use_the_tokenizers_sentinels_or_configured_ones(benchmarks_dir):
+    rows = [r for _, r in read_jsonl(benchmarks_dir / "santacoder-fim-java.jsonl")]
+    problems = [p for p in SantaCoderFim().problems(benchmarks_dir) if p.group == "java"]
+    assert len(problems) == len(rows) == 1780 and problems[0].stop == ()
+    assert (
+        problems[0].prompt
+        == f"{FIM_BEGIN}{rows[0]['prompt']}{FIM_HOLE}{rows[0]['suffix']}{FIM_END}"
+    )
+    [single] = HumanEvalInfilling("single-line").problems(benchmarks_dir)[:1]
+    assert single.prompt.startswith(f"{FIM_BEGIN}from typing import List") and single.stop == (
+        "\n",
+    )
+    custom = HumanEvalInfilling(
+        "multi-line", FimFormat("<fim_prefix>", "<fim_suffix>", "<fim_middle>")
+    )
+    [multi] = custom.problems(benchmarks_dir)[:1]
+    assert multi.prompt.startswith("<fim_prefix>from typing") and multi.stop == ()
 
 
-def test_infilling_grades_exact_match_and_execution(engine):
-    task = SingleLineInfilling()
-    problem = task.problems(None)[0]  # the masked line: "    for idx, elem in enumerate(numbers):"
+def test_humaneval_infilling_grades_exact_match_and_execution(engine, benchmarks_dir):
+    task = HumanEvalInfilling("single-line")
+    problem = task.problems(benchmarks_dir)[0]  # "    for idx, elem in enumerate(numbers):\n"
     equivalent = "    for idx, elem in list(enumerate(numbers)):"
-    records, _ = evaluate(task, [problem], [[equivalent, problem.reference or ""]], engine, (1,))
-    assert [(r["exact_match"], r["passed"]) for r in records] == [(False, True), (True, True)]
+    # Samples made elsewhere may run past the line: only the first line fills the hole.
+    completions = [equivalent, (problem.reference or "") + "    pass\n", "    for idx in numbers:"]
+    records, _ = evaluate(task, [problem], [completions], engine, (1,))
+    assert [(r["exact_match"], r["passed"]) for r in records] == [
+        (False, True),
+        (True, True),
+        (False, False),
+    ]
+
+
+def test_santacoder_fim_exact_match_per_language_and_their_mean(engine, benchmarks_dir):
+    task = SantaCoderFim()
+    by_language = {
+        language: [p for p in task.problems(benchmarks_dir) if p.group == language][:3]
+        for language in ("py", "java", "js")
+    }
+    problems = by_language["py"] + by_language["java"][:1] + by_language["js"][:2]
+    right = [[p.reference or ""] for p in problems]
+    # Surrounding whitespace does not count (the middle may start with the prefix's line break).
+    right[0] = ["\n" + right[0][0] + "  \n"]
+    right[3] = ["return null;"]
+    right[5] = [right[5][0] + " // done"]
+    records, scores = evaluate(task, problems, right, engine, (1,))
+    assert [r["exact_match"] for r in records] == [True, True, True, False, True, False]
+    assert scores["by_group"] == {"java": 0.0, "js": 0.5, "py": 1.0}
+    assert scores["group_mean"] == 0.5 and scores["exact_match"] == 4 / 6
+    assert {r["outcome"] for r in records} == {"not_executed"}
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        (
+            '{"language": "rb", "name": "x", "prompt": "", "suffix": "", "canonical_solution": ""}',
+            r"santacoder-fim-py\.jsonl:2: language 'rb' is none of py, java, js",
+        ),
+        (
+            '{"language": "py", "name": "x", "prompt": "", "suffix": ""}',
+            r"santacoder-fim-py\.jsonl:2: missing field 'canonical_solution'",
+        ),
+    ],
+)
+def test_a_bad_santacoder_fim_row_is_named(tmp_path, benchmarks_dir, line, error):
+    good = (benchmarks_dir / "santacoder-fim-py.jsonl").read_text().splitlines()[0]
+    (tmp_path / "santacoder-fim-py.jsonl").write_text(f"{good}\n{line}\n")
+    with pytest.raises(ValueError, match=error):
+        SantaCoderFim().problems(tmp_path)
 
 
 def test_bad_jsonl_line_is_named(tmp_path):
@@ -168,7 +226,9 @@ def test_task_aliases_expand_in_order():
         "humaneval-cpp",
         "humaneval-java",
     )
-    assert len(expand_tasks("all")) == 14  # 8 HumanEval languages, 5 more tasks, bits per byte
+    # 8 HumanEval languages, 4 more, 5 infilling sets, bits per byte
+    assert len(expand_tasks("all")) == 18
+    assert expand_tasks("humaneval-infilling")[-1] == "humaneval-infilling-random-span-light"
 
 
 def test_table_puts_scores_beside_the_papers_figures():
@@ -176,12 +236,14 @@ def test_table_puts_scores_beside_the_papers_figures():
     tasks["humaneval"] = {"pass@1": 0.5}
     tasks["leetcode"] = {"pass@1": 0.1, "by_group": {"Easy": 0.3}}
     tasks["bpb"] = {"skipped": "no held-out files given (--bpb-files)"}
+    tasks["infilling-single-line"] = {"group_mean": 0.75, "by_group": {"py": 0.5}}
     text = table({"tasks": tasks})
     lines = {line.split()[0]: line for line in text.splitlines()}
     assert "50.0" in lines["humaneval"] and "Base 33B 56.1" in lines["humaneval"]
     assert "28.1" in lines["humaneval-avg"] and "Base 1.3B 28.3" in lines["humaneval-avg"]
     assert "Instruct 33B 27.8" in lines["leetcode"] and "30.0" in lines["leetcode/Easy"]
     assert "skipped" in lines["bpb"]
+    assert "75.0" in lines["infilling-single-line"] and "33B 81.2" in lines["infilling-single-line"]
     json.dumps(tasks)  # the summary stays JSON-serialisable
 
 

@@ -26,15 +26,16 @@ class Task(ABC):
     """A benchmark: its problems, the program a completion becomes, and how a result is graded."""
 
     name: str
-    language: str = "python"
+    language: str | None = "python"  # the toolchain its programs need; None: nothing is run
+    group_mean: bool = False  # also score the mean over groups (the paper averages languages)
 
     @abstractmethod
     def problems(self, data_dir: Path | None) -> list[Problem]:
         """The evaluated problems, in benchmark order."""
 
     @abstractmethod
-    def program(self, problem: Problem, completion: str) -> Program:
-        """The complete program that tests ``completion``."""
+    def program(self, problem: Problem, completion: str) -> Program | None:
+        """The complete program that tests ``completion``; None when it is graded unrun."""
 
     def grade(self, problem: Problem, completion: str, result: ExecResult) -> dict[str, bool]:
         """Metrics of one sample; ``passed`` is the one pass@k is computed from."""

@@ -1,77 +1,66 @@
-"""Single-line infilling built from HumanEval's canonical solutions (Fried et al., 2022).
+"""OpenAI's HumanEval infilling sets (Bavarian et al., 2022), graded by running the tests.
 
-Each non-blank line of each solution is masked in turn; the prompt and the lines above are the
-prefix, the lines below the suffix. The model sees them in its fill-in-the-middle format and
-writes one line, graded by exact match (whitespace-stripped) and by running the tests.
+Each item is a HumanEval solution with a span removed: one line (``single-line``, 1033 items),
+several whole lines (``multi-line``, 5815), or a random character span (``random-span``, 1640;
+``random-span-light``, 164). The model sees prefix and suffix in its fill-in-the-middle format;
+prefix + middle + suffix + the item's test is the program, as in OpenAI's harness. Exact match
+(whitespace-stripped) is recorded too.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+from dsc_evals.data import locate, read_jsonl, require
+from dsc_evals.fim import FimFormat
 from dsc_evals.outcome import ExecResult, Program
 from dsc_evals.tasks.base import Problem, Task
-from dsc_evals.tasks.humaneval import load_humaneval_python
+
+VARIANTS = ("single-line", "multi-line", "random-span", "random-span-light")
 
 
-@dataclass(frozen=True)
-class FimFormat:
-    """A prefix-suffix-middle (PSM) prompt: ``begin + prefix + hole + suffix + end``, then middle.
-
-    The default is DeepSeek-Coder's tokenizer (PAPER.md §2): ``<|fim_begin|>`` etc. written with
-    full-width bars U+FF5C and U+2581 for the underscore (escaped below). Other models: e.g.
-    StarCoder's ``<fim_prefix>``/``<fim_suffix>``/``<fim_middle>``.
-    """
-
-    begin: str = "<\uff5cfim\u2581begin\uff5c>"
-    hole: str = "<\uff5cfim\u2581hole\uff5c>"
-    end: str = "<\uff5cfim\u2581end\uff5c>"
-
-    def __post_init__(self) -> None:
-        if not (self.begin and self.hole and self.end):
-            raise ValueError("FimFormat sentinels must be non-empty")
-
-    def prompt(self, prefix: str, suffix: str) -> str:
-        return f"{self.begin}{prefix}{self.hole}{suffix}{self.end}"
-
-
-def single_line_problems(fim: FimFormat, data_dir: Path | None) -> list[Problem]:
-    problems = []
-    for source in load_humaneval_python(data_dir):
-        lines = (source.reference or "").splitlines(keepends=True)
-        for index, line in enumerate(lines):
-            if not line.strip():
-                continue
-            prefix = source.prompt + "".join(lines[:index])
-            suffix = "".join(lines[index + 1 :])
-            problems.append(
-                Problem(
-                    task_id=f"{source.task_id}/L{index}",
-                    prompt=fim.prompt(prefix, suffix),
-                    stop=("\n",),
-                    reference=line.rstrip("\n"),
-                    data={"prefix": prefix, "suffix": suffix, "test": source.data["test"]},
-                )
-            )
-    return problems
-
-
-class SingleLineInfilling(Task):
-    name = "infilling"
-
-    def __init__(self, fim: FimFormat | None = None) -> None:
+class HumanEvalInfilling(Task):
+    def __init__(self, variant: str, fim: FimFormat | None = None) -> None:
+        if variant not in VARIANTS:
+            raise ValueError(f"no HumanEval infilling set {variant!r}; known: {VARIANTS}")
+        self.variant = variant
+        self.name = f"humaneval-infilling-{variant}"
         self.fim = fim or FimFormat()
 
     def problems(self, data_dir: Path | None) -> list[Problem]:
-        return single_line_problems(self.fim, data_dir)
+        path = locate(f"{self.name}.jsonl", data_dir)
+        # One line is asked for in the single-line set; the others end where the model ends.
+        stop = ("\n",) if self.variant == "single-line" else ()
+        problems = []
+        for where, row in read_jsonl(path):
+            prefix = require(row, "prompt", str, where)
+            suffix = require(row, "suffix", str, where)
+            entry = require(row, "entry_point", str, where)
+            test = require(row, "test", str, where) + f"\ncheck({entry})\n"
+            problems.append(
+                Problem(
+                    task_id=require(row, "task_id", str, where),
+                    prompt=self.fim.prompt(prefix, suffix),
+                    stop=stop,
+                    reference=require(row, "canonical_solution", str, where),
+                    data={"prefix": prefix, "suffix": suffix, "test": test},
+                )
+            )
+        return problems
+
+    def middle(self, completion: str) -> str:
+        """The text that fills the hole: in the single-line set, the completion's first line
+        (its line break is the stop string, cut off by generation; samples made elsewhere may
+        go on)."""
+        if self.variant == "single-line":
+            return completion.split("\n", 1)[0] + "\n"
+        return completion
 
     def program(self, problem: Problem, completion: str) -> Program:
-        middle = completion.split("\n", 1)[0]
-        source = problem.data["prefix"] + middle + "\n" + problem.data["suffix"]
-        return Program("python", source + "\n" + problem.data["test"])
+        data = problem.data
+        source = data["prefix"] + self.middle(completion) + data["suffix"]
+        return Program("python", source + "\n" + data["test"])
 
     def grade(self, problem: Problem, completion: str, result: ExecResult) -> dict[str, bool]:
-        middle = completion.split("\n", 1)[0]
-        exact = middle.strip() == (problem.reference or "").strip()
+        exact = self.middle(completion).strip() == (problem.reference or "").strip()
         return {"passed": result.passed, "exact_match": exact}
