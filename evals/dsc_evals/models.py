@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import math
 import urllib.request
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -320,9 +319,15 @@ def load_backend(
 
 
 def bits_per_byte(backend: ScoringBackend, texts: Sequence[str]) -> float:
-    """Total negative log-likelihood over total UTF-8 bytes, in bits."""
+    """Total negative log-likelihood of the texts' tokens over their UTF-8 bytes, in bits.
+
+    The trainer's validation computes the same figure with the same function (text tokens'
+    nats over the bytes they stand for; special tokens have no bytes and no share).
+    """
+    from dsc_trainer.metrics import bits_per_byte as nats_to_bits_per_byte
+
     nats = sum(backend.text_nats(t) for t in texts)
     size = sum(len(t.encode("utf-8")) for t in texts)
     if size == 0:
         raise ValueError("bits per byte of no text")
-    return nats / math.log(2) / size
+    return nats_to_bits_per_byte(nats, size)

@@ -112,15 +112,21 @@ def _all_reduce_sum(values: list[float | Tensor], device: torch.device) -> list[
     return packed.tolist()
 
 
-def summed_loss(engine: Any, batch: Batch) -> Tensor:
-    """Summed next-token loss in nats (float32) over the batch's label tokens."""
+def token_losses(engine: Any, batch: Batch) -> Tensor:
+    """Next-token loss in nats (float32) of each position (B, T); 0 where nothing is predicted."""
     logits = engine(batch.tokens, doc_ids=batch.doc_ids)
-    return F.cross_entropy(
+    losses = F.cross_entropy(
         logits.flatten(0, 1).float(),
         batch.labels.flatten(),
         ignore_index=IGNORE_INDEX,
-        reduction="sum",
+        reduction="none",
     )
+    return losses.view_as(batch.labels)
+
+
+def summed_loss(engine: Any, batch: Batch) -> Tensor:
+    """Summed next-token loss in nats (float32) over the batch's label tokens."""
+    return token_losses(engine, batch).sum()
 
 
 @dataclass(frozen=True)
@@ -158,14 +164,20 @@ def train_step(engine: Any, batches: list[Batch], world: World) -> StepResult:
 def evaluate(
     engine: Any, batches: Iterable[Batch], n_batches: int, world: World
 ) -> dict[str, float]:
-    """Held-out loss (nats per label token) and bits per byte over ``n_batches`` per rank."""
+    """Held-out loss (nats per label token) and bits per byte over ``n_batches`` per rank.
+
+    Bits per byte count the labels that stand for text (``label_bytes > 0``), as the evals'
+    ``bpb`` task does: predicting EOS or a FIM sentinel is in the loss but encodes no byte.
+    """
     engine.eval()
-    nats, tokens, n_bytes, seen = 0.0, 0, 0, 0
+    nats, text_nats, tokens, n_bytes, seen = 0.0, 0.0, 0, 0, 0
     for batch in batches:
         if seen == n_batches:
             break
         batch = batch.to(world.device)
-        nats += float(summed_loss(engine, batch))
+        losses = token_losses(engine, batch)
+        nats += float(losses.sum())
+        text_nats += float(losses[batch.label_bytes > 0].sum())
         tokens += int((batch.labels != IGNORE_INDEX).sum())
         n_bytes += int(batch.label_bytes.sum())
         seen += 1
@@ -175,12 +187,14 @@ def evaluate(
             f"rank {world.rank}: the held-out split gave {seen} micro-batches, "
             f"{n_batches} needed for eval.windows; lower eval.windows"
         )
-    total_nats, total_tokens, total_bytes = _all_reduce_sum([nats, tokens, n_bytes], world.device)
+    totals = _all_reduce_sum([nats, text_nats, tokens, n_bytes], world.device)
+    total_nats, total_text_nats, total_tokens, total_bytes = totals
     return {
         "loss": total_nats / total_tokens,
-        "bpb": bits_per_byte(total_nats, int(total_bytes)),
+        "bpb": bits_per_byte(total_text_nats, int(total_bytes)),
         "tokens": total_tokens,
         "bytes": total_bytes,
+        "text_nats": total_text_nats,
     }
 
 
