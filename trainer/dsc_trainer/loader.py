@@ -173,7 +173,7 @@ def collate(windows: list[Window]) -> Batch:
     return Batch(stack("tokens"), stack("labels"), stack("doc_ids"), stack("label_bytes"))
 
 
-class _RankWindows(Sampler[list[int]]):
+class RankWindows(Sampler[list[int]]):
     """This rank's micro-batches of global window indices, from ``cursor`` on.
 
     Step ``s`` covers windows ``cursor + s G ... cursor + (s + 1) G`` (``G`` the global batch);
@@ -241,7 +241,7 @@ class PackedLoader:
 
     def __iter__(self) -> Iterator[Batch]:
         self._micro_batches = 0
-        sampler = _RankWindows(
+        sampler = RankWindows(
             self.cursor,
             self.global_batch,
             self.rank,

@@ -42,7 +42,7 @@ from tokenizers import Tokenizer
 
 from dsc.special_tokens import ASSISTANT, BOS, EOT, PAD, USER
 from dsc.tokenizer import load_tokenizer, token_bytes
-from dsc_trainer.loader import Batch, _RankWindows, collate
+from dsc_trainer.loader import Batch, RankWindows, collate
 from dsc_trainer.packing import IGNORE, Window, make_window
 
 Ints = npt.NDArray[np.int64]
@@ -266,7 +266,7 @@ class SftLoader:
 
     def __iter__(self) -> Iterator[Batch]:
         self._micro_batches = 0
-        sampler = _RankWindows(
+        sampler = RankWindows(
             self.cursor, self.global_batch, self.rank, self.per_rank, self.micro, self.total
         )
         for indices in sampler:
