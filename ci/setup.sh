@@ -31,7 +31,9 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check uv==0.9.9
 lock=ci/requirements-core.lock
 [ "$mode" = full ] && lock=ci/requirements.lock
-.venv/bin/uv pip install -q --python .venv/bin/python -r "$lock"
+# Bytecode is compiled at install time: the environment sets PYTHONDONTWRITEBYTECODE, so
+# otherwise every launched rank would compile torch and DeepSpeed from source again (~12 s).
+.venv/bin/uv pip install -q --compile-bytecode --python .venv/bin/python -r "$lock"
 
 # The Rust extension (crates/dsc-py) into .venv, editable over python/dsc.
 VIRTUAL_ENV=$PWD/.venv PATH=$PWD/.venv/bin:$PATH maturin develop --release --uv -q
