@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dsc_evals.config import ExecConfig, Isolation, Limits
 from dsc_evals.data import data_dir_from_env
+from dsc_evals.ds1000_runtime import build, runtime_dir
 from dsc_evals.fim import FimFormat
 from dsc_evals.languages import LANGUAGES, detect_toolchains
 from dsc_evals.models import BACKENDS, DTYPES, GenerationConfig, load_backend
@@ -103,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--samples", type=Path, required=True, help="JSON lines of samples")
     _add_common(score, None)
 
+    setup = commands.add_parser("setup", help="build a task's own Python runtime from PyPI")
+    setup.add_argument("runtime", choices=["ds1000"])
+    setup.add_argument(
+        "--dir", type=Path, default=runtime_dir(), help="where (default: %(default)s)"
+    )
+
     commands.add_parser("toolchains", help="which languages can run here")
     return parser
 
@@ -133,6 +140,9 @@ def _run_config(args: argparse.Namespace, **extra: object) -> RunConfig:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "setup":
+        print(f"ds1000 runtime: {build(args.dir)}")
+        return 0
     if args.command == "toolchains":
         for name, reason in detect_toolchains(["python", *LANGUAGES]).items():
             print(f"{name:8} {'ok' if reason is None else 'missing: ' + reason}")

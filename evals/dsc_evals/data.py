@@ -29,6 +29,7 @@ PUBLIC_URLS: dict[str, str] = {
     "leetcode-20240121-Jul.jsonl": f"{_DEEPSEEK}/LeetCode/data/20240121-Jul.jsonl",
     "gsm8k-test.json": "https://raw.githubusercontent.com/openai/grade-school-math/master/grade_school_math/data/test.jsonl",
     "math-test.json": f"{_DEEPSEEK}/PAL-Math/datasets/math/test.json",
+    "ds1000.jsonl": "https://raw.githubusercontent.com/xlang-ai/DS-1000/main/data/ds1000.jsonl.gz",
     # One file of all three languages (Git LFS, hence the media host); the loader picks each.
     **{
         f"santacoder-fim-{lang}.jsonl": "https://media.githubusercontent.com/media/arjunguha/"

@@ -20,6 +20,7 @@ PAPER_FIGURES: dict[str, tuple[str, list[tuple[str, float]]]] = {
         [("1.3B", 70.4), ("6.7B", 80.7), ("33B", 81.2)],
     ),
     "gsm8k": ("pass@1", [("Base 33B", 60.7)]),
+    "ds1000": ("pass@1", [("Base 33B", 40.2)]),
     "math": ("pass@1", [("Base 33B", 29.1)]),
 }
 HUMANEVAL_AVERAGE = ("humaneval", *(f"humaneval-{lang}" for lang in MULTIPLE_LANGUAGES))

@@ -20,6 +20,7 @@ from dsc_evals.models import Backend, GenerationConfig, ScoringBackend, bits_per
 from dsc_evals.outcome import ExecResult, Outcome
 from dsc_evals.passk import mean_pass_at_k
 from dsc_evals.tasks.base import Problem, Task
+from dsc_evals.tasks.ds1000 import DS1000
 from dsc_evals.tasks.humaneval import MULTIPLE_LANGUAGES, HumanEvalMultiPLE, HumanEvalPython
 from dsc_evals.tasks.infilling import VARIANTS, HumanEvalInfilling
 from dsc_evals.tasks.leetcode import LeetCode
@@ -38,6 +39,7 @@ GRADED_TASKS = (
     "math",
     "infilling-single-line",
     *HUMANEVAL_INFILLING,
+    "ds1000",
 )
 ALL_TASKS = (*GRADED_TASKS, "bpb")
 ALIASES = {
@@ -90,6 +92,7 @@ def make_task(name: str, fim: FimFormat) -> Task:
         "gsm8k": GSM8K,
         "math": MATH,
         "infilling-single-line": lambda: SantaCoderFim(fim),
+        "ds1000": DS1000,
     }
     return makers[name]()
 
@@ -180,10 +183,18 @@ def run(config: RunConfig, complete: Completer, backend: Backend | None) -> dict
                 continue
             task = make_task(name, config.fim)
             reason = None if task.language is None else missing[task.language]
-            if reason is None:
-                summary["tasks"][name] = _run_task(config, task, complete, engine)
-            else:
+            if reason is not None:
                 summary["tasks"][name] = {"skipped": f"{task.language} toolchain missing: {reason}"}
+            elif task.python is None:
+                summary["tasks"][name] = _run_task(config, task, complete, engine)
+            elif not Path(task.python).exists():
+                summary["tasks"][name] = {
+                    "skipped": f"no runtime {task.python}: python -m dsc_evals setup {task.name}"
+                }
+            else:
+                own = replace(config.execution, python=task.python, hidden=hidden)
+                with Engine(own) as task_engine:
+                    summary["tasks"][name] = _run_task(config, task, complete, task_engine)
     write_atomic(config.out / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
     return summary
 

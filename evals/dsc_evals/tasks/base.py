@@ -27,6 +27,7 @@ class Task(ABC):
 
     name: str
     language: str | None = "python"  # the toolchain its programs need; None: nothing is run
+    python: str | None = None  # the interpreter of its programs, when not the harness's
     group_mean: bool = False  # also score the mean over groups (the paper averages languages)
 
     @abstractmethod
