@@ -142,8 +142,9 @@ def bench_tokenizers(corpus: Path, sample_mb: int, work: Path) -> Path:
     return work / "tokenizer"
 
 
-def corpus_subset(corpus: Path, mb: int, out: Path, parts: int = 4) -> tuple[Path, float]:
-    """About ``mb`` MB of corpus samples, as ``parts`` shards of equal row counts."""
+def corpus_subset(corpus: Path, mb: int, out: Path, parts: int = 8) -> tuple[Path, float]:
+    """About ``mb`` MB of corpus samples, as ``parts`` shards of about equal text bytes (as
+    ``build_corpus``'s shards are), so that no worker waits on one large shard."""
     frames, total = [], 0.0
     for path in corpus_files(corpus):
         frame = pl.read_parquet(path)
@@ -153,9 +154,10 @@ def corpus_subset(corpus: Path, mb: int, out: Path, parts: int = 4) -> tuple[Pat
         if total >= mb * 0.95:
             break
     rows = pl.concat(frames)
+    part = (rows["text"].str.len_bytes().cum_sum() * parts // int(total * 1e6 + 1)).alias("part")
     out.mkdir(parents=True)
-    for i, chunk in enumerate(rows.iter_slices(-(-rows.height // parts))):
-        chunk.write_parquet(out / f"part-{i}.parquet")
+    for (i,), chunk in rows.with_columns(part).group_by("part", maintain_order=True):
+        chunk.drop("part").write_parquet(out / f"part-{i}.parquet")
     return out, total
 
 
