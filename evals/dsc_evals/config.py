@@ -78,7 +78,7 @@ class ExecConfig:
     limits: Limits = Limits()
     workers: int = 0  # parallel programs; 0 means one per CPU core
     sandbox_uid_base: int = (
-        61000  # as root, slot i runs as host uid base + i (RLIMIT_NPROC per slot)
+        61000  # as root, each slot runs as a host uid of its own from here (RLIMIT_NPROC per slot)
     )
     stderr_tail_bytes: int = 2000  # how much of each program's stderr/stdout is kept
     # Python programs run in forks of this interpreter (it needs only the standard library).

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
@@ -19,12 +20,15 @@ from dsc_evals.endmarker import new_marker, with_end_marker
 from dsc_evals.languages import LANGUAGES
 from dsc_evals.memory import make_cgroup
 from dsc_evals.outcome import ExecResult, Outcome, Program
-from dsc_evals.sandbox import DESCRIPTIONS, make_sandbox, resolve_isolation
+from dsc_evals.sandbox import DESCRIPTIONS, make_sandbox, reserve_uids, resolve_isolation
 from dsc_evals.supervisor import Supervisor, exec_step, python_step
 
 COMPILE_TIME_FACTOR = 6.0  # compilers (javac, tsc, g++ with bits/stdc++.h) get this much more time
 DIED = "the sandboxed fork server died or hung (did the program kill its parent?)"
 NO_END = "exited 0 without reaching the end of its tests (no end marker in its output)"
+# A SIGKILL the harness did not send (the deadline and the memory budget have their own outcomes).
+KILLED = "killed by SIGKILL, neither at its deadline nor for its memory budget (by itself or from"
+KILLED += " outside the sandbox)"
 OVER_MEMORY = "went over its memory budget (all its processes together); killed"
 
 
@@ -33,15 +37,19 @@ class Engine:
 
     def __init__(self, config: ExecConfig) -> None:
         self.config = config
-        self.isolation = resolve_isolation(
-            config.isolation, config.allow_weak_isolation, config.sandbox_uid_base, config.python
-        )
+        # The slots' uids are this engine's alone while it lives (dsc_evals/sandbox.py).
+        self.uid_base, self._uid_locks = reserve_uids(config.sandbox_uid_base, config.worker_count)
+        try:
+            self.isolation = resolve_isolation(
+                config.isolation, config.allow_weak_isolation, self.uid_base, config.python
+            )
+        except BaseException:
+            self._release_uids()
+            raise
         cgroups, self.memory_bound = self._memory_cgroups()
         self._slots = [
             Supervisor(
-                make_sandbox(
-                    self.isolation, index, config.sandbox_uid_base, config.python, config.hidden
-                ),
+                make_sandbox(self.isolation, index, self.uid_base, config.python, config.hidden),
                 config.limits,
                 config.stderr_tail_bytes,
                 None if cgroups is None else f"{cgroups}-{index}",
@@ -73,10 +81,21 @@ class Engine:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+        self._release_uids()
+
+    @property
+    def sandbox_uids(self) -> list[int]:
+        """The host uids the slots' programs run as (empty without root: they keep ours)."""
+        return [slot.sandbox.uid for slot in self._slots if slot.sandbox.uid is not None]
 
     def close(self) -> None:
         for slot in self._slots:
             slot.close()
+
+    def _release_uids(self) -> None:
+        for fd in self._uid_locks:
+            os.close(fd)
+        self._uid_locks = []
 
     def run(self, programs: Sequence[Program]) -> list[ExecResult]:
         """Run every program; the i-th result belongs to the i-th program."""
@@ -146,6 +165,8 @@ def _classify(
         return result(Outcome.COMPILE_ERROR, detail)
     if last["timed_out"]:
         return result(Outcome.TIMEOUT, "time limit reached; process group killed")
+    if code is not None and code < 0:  # neither the deadline nor the memory budget: say who
+        return result(Outcome.FAILED, _killed_by(-code))
     if code != 0:
         return result(Outcome.FAILED)
     if last["marker_seen"]:
@@ -153,3 +174,11 @@ def _classify(
     if not last["end_seen"]:
         return result(Outcome.FAILED, NO_END)
     return result(Outcome.PASSED)
+
+
+def _killed_by(number: int) -> str:
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        name = f"signal {number}"
+    return KILLED if number == signal.SIGKILL else f"killed by {name}"

@@ -25,8 +25,11 @@ modes, the server itself under bubblewrap).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,6 +185,54 @@ def _mask(path: Path, visible: list[Path]) -> list[str]:
 
 def _uid_for(slot: int, uid_base: int) -> int | None:
     return uid_base + slot if os.geteuid() == 0 else None
+
+
+UID_RANGE = 1024  # uids searched from the base for free ones (config caps the base to fit)
+UID_LOCKS = Path(tempfile.gettempdir()) / "dsc-evals-uids"
+
+
+def reserve_uids(uid_base: int, count: int) -> tuple[int, list[int]]:
+    """As root, ``count`` consecutive sandbox uids from ``uid_base`` on that no other engine (of
+    this process or another) holds and no process runs as: the first of them and the locks that
+    hold them (closing the descriptors frees them). Without root: ``uid_base`` and no locks.
+
+    A slot's uid must be its own: the harness SIGKILLs every process of it when the slot closes,
+    and ``RLIMIT_NPROC`` counts per uid, so two engines sharing one would kill and starve each
+    other's programs."""
+    if os.geteuid() != 0:
+        return uid_base, []
+    UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
+    busy = _uids_with_processes()
+    for first in range(uid_base, uid_base + UID_RANGE - count + 1):
+        locks: list[int] = []
+        for uid in range(first, first + count):
+            if uid in busy or not _lock(UID_LOCKS / str(uid), locks):
+                break
+        if len(locks) == count:
+            return first, locks
+        for fd in locks:
+            os.close(fd)
+    raise RuntimeError(f"no {count} free sandbox uids from {uid_base} on (see {UID_LOCKS})")
+
+
+def _lock(path: Path, locks: list[int]) -> bool:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # per open file: holds within a process too
+    except OSError:
+        os.close(fd)
+        return False
+    locks.append(fd)
+    return True
+
+
+def _uids_with_processes() -> set[int]:
+    uids = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                uids.add(entry.stat().st_uid)
+    return uids
 
 
 def _user_process_count() -> int:

@@ -13,15 +13,17 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from dsc_evals.config import ExecConfig, Isolation, Limits
 from dsc_evals.data import answer_locations
-from dsc_evals.execution import OVER_MEMORY, Engine
+from dsc_evals.execution import KILLED, OVER_MEMORY, Engine
 from dsc_evals.outcome import Outcome, Program
 
 NOT_PASSED = {Outcome.FAILED, Outcome.TIMEOUT, Outcome.SANDBOX_VIOLATION, Outcome.COMPILE_ERROR}
@@ -47,8 +49,7 @@ def sandbox_uid_processes(engine) -> list[int]:
     them in its own time."""
     if os.geteuid() != 0:
         return []
-    base = engine.config.sandbox_uid_base
-    uids = range(base, base + engine.config.worker_count)
+    uids = engine.sandbox_uids
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -91,6 +92,33 @@ def test_infinite_loop_is_killed_at_the_deadline(engine):
     result = run_one(engine, "python", "while True:\n    pass\n")
     assert result.outcome is Outcome.TIMEOUT
     assert result.seconds < engine.config.limits.wall_s + 2
+
+
+def test_engines_running_at_once_do_not_kill_each_others_programs(engine):
+    # As root each slot has a uid whose processes the harness kills when the slot closes: two
+    # engines (in one process or two) sharing uids killed each other's programs, silently.
+    results = []
+    loop = threading.Thread(
+        target=lambda: results.extend(engine.run([Program("python", "while True:\n    pass\n")]))
+    )
+    loop.start()
+    try:
+        with Engine(replace(engine.config)) as other:
+            assert not set(other.sandbox_uids) & set(engine.sandbox_uids)
+            for _ in range(3):  # each run closes the other engine's slots
+                time.sleep(0.5)
+                [alive] = other.run([Program("python", "print('alive')")])
+                assert alive.outcome is Outcome.PASSED
+    finally:
+        loop.join()
+    [result] = results
+    assert result.outcome is Outcome.TIMEOUT, result
+
+
+def test_a_sigkill_not_sent_for_the_deadline_is_reported(engine):
+    # No limit of the harness was reached: the program killed itself. The result says so.
+    result = run_one(engine, "python", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    assert (result.outcome, result.returncode, result.detail) == (Outcome.FAILED, -9, KILLED)
 
 
 def test_compiled_infinite_loop_and_its_children_are_killed(engine):
