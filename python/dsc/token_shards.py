@@ -21,6 +21,7 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +82,10 @@ class TokenizeTask:
     def marker(self) -> Path:
         return self.out_dir / "_done" / f"{self.name}.json"
 
+    @cached_property
     def key(self) -> dict[str, Any]:
-        """What a finished shard's marker must match for it to be reused."""
+        """What a finished shard's marker must match for it to be reused (hashed once a task:
+        the resume check and the marker both need it)."""
         return {
             "source": str(self.source),
             "source_sha256": file_sha256(self.source),
@@ -231,7 +234,7 @@ def _write_outputs(
     vocab_size: int,
 ) -> dict[str, Any]:
     dtype = token_dtype(vocab_size)
-    stats: dict[str, Any] = {"shard": task.name, "key": task.key(), "failed": len(failed)}
+    stats: dict[str, Any] = {"shard": task.name, "key": task.key, "failed": len(failed)}
     for split, encoded in splits.items():
         prefix = task.out_dir / split / task.name
         write_indexed_dataset(prefix, encoded.tokens, dtype)
@@ -260,7 +263,7 @@ def finished(task: TokenizeTask) -> dict[str, Any] | None:
     if not task.marker.exists():
         return None
     stats: dict[str, Any] = json.loads(task.marker.read_text())
-    if stats.get("key") != task.key():
+    if stats.get("key") != task.key:
         raise SystemExit(
             f"{task.marker}: made from other inputs (tokenizer, corpus file or split); "
             "use a new --out directory"
