@@ -166,11 +166,28 @@ class Batch:
         return self.tokens.numel()
 
 
-def collate(windows: list[Window]) -> Batch:
-    def stack(name: str) -> Tensor:
-        return torch.from_numpy(np.stack([getattr(w, name) for w in windows]))
+Arrays = tuple[Ints, Ints, Ints, Ints]
 
-    return Batch(stack("tokens"), stack("labels"), stack("doc_ids"), stack("label_bytes"))
+
+def stack_windows(windows: list[Window]) -> Arrays:
+    """A micro-batch as arrays, the form loader workers send back.
+
+    Workers send NumPy, not tensors: a tensor is pickled through torch's C++ file-descriptor
+    sharing in the worker's queue thread, and a worker shut down with batches still queued (a
+    loop that stops early) aborts in ``std::terminate`` when Python's exit ends that thread.
+    """
+    fields = ("tokens", "labels", "doc_ids", "label_bytes")
+    a, b, c, d = (np.stack([getattr(w, name) for w in windows]) for name in fields)
+    return a, b, c, d
+
+
+def to_batch(arrays: Arrays) -> Batch:
+    a, b, c, d = (torch.from_numpy(x) for x in arrays)
+    return Batch(a, b, c, d)
+
+
+def collate(windows: list[Window]) -> Batch:
+    return to_batch(stack_windows(windows))
 
 
 class RankWindows(Sampler[list[int]]):
@@ -254,13 +271,13 @@ class PackedLoader:
             self.windows,
             batch_sampler=sampler,
             num_workers=workers,
-            collate_fn=collate,
+            collate_fn=stack_windows,
             multiprocessing_context="spawn" if workers else None,
             persistent_workers=False,
         )
-        for batch in loader:
+        for arrays in loader:
             self._micro_batches += 1
-            yield batch
+            yield to_batch(arrays)
 
     def state_dict(self) -> dict[str, int]:
         """The global cursor, at a step boundary (after the step's last micro-batch)."""
