@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -21,7 +22,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from dsc_trainer.checkpoint import MARKER, complete_checkpoints, read_checkpoint, tag_for
+from dsc_trainer.checkpoint import (
+    MARKER,
+    UNIVERSAL,
+    complete_checkpoints,
+    read_checkpoint,
+    tag_for,
+)
 from dsc_trainer.export import export
 from dsc_trainer.hf_convert import load_checkpoint
 from dsc_trainer.loader import LoaderConfig, PackedLoader
@@ -180,7 +187,7 @@ def test_export_loads_in_transformers_with_our_logits(runs, tmp_path):
 
 
 def run_single(
-    out: Path, tokens: Path, config: Path, *overrides: str
+    out: Path, tokens: Path, config: Path, *overrides: str, resume: bool = False
 ) -> subprocess.CompletedProcess[str]:
     """``python trainer/pretrain.py`` as a world of one."""
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
@@ -189,6 +196,7 @@ def run_single(
     sets = [arg for setting in settings for arg in ("--set", setting)]
     script = str(REPO / "trainer" / "pretrain.py")
     command = [sys.executable, script, "--config", str(config), *sets]
+    command += ["--resume"] if resume else []
     return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
 
 
@@ -263,3 +271,21 @@ def test_one_rank_sees_the_same_global_batches_as_two(runs, tmp_path):
         r["loss"] for r in read_metrics(runs.reference / "metrics.jsonl") if r["kind"] == "train"
     ]
     assert one == pytest.approx(two[:4], rel=1e-5)
+
+
+def test_a_checkpoint_of_two_ranks_resumes_exactly_on_one(runs, tmp_path):
+    # The reference's step-6 checkpoint (2 ranks, ZeRO-2) resumed by a world of one: its
+    # optimizer shards are converted to DeepSpeed's universal format, so the Adam moments, the
+    # schedule and the global data cursor carry over and steps 7-8 log what the reference did.
+    # (Restarting the moments from zero instead moves step 8's loss from 6.867 to 6.828.)
+    out = tmp_path / "one_rank"
+    shutil.copytree(runs.reference / "checkpoints" / tag_for(6), out / "checkpoints" / tag_for(6))
+    done = run_single(out, runs.tokens, CONFIG, resume=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert read_checkpoint(out / "checkpoints" / UNIVERSAL / tag_for(6)) is not None
+    reference = [r for r in _records(runs.reference) if r["step"] > 6]
+    resumed = _records(out)
+    assert [sorted(r) for r in resumed] == [sorted(r) for r in reference]
+    for ours, theirs in zip(resumed, reference, strict=True):
+        for key, value in theirs.items():
+            assert ours[key] == (pytest.approx(value, rel=1e-5) if type(value) is float else value)

@@ -10,10 +10,16 @@ file is not written: it is written before the other ranks finish (TRAINING.md).
 
 After each save rank 0 keeps the newest ``keep`` complete checkpoints and deletes the rest, and
 any incomplete directory older than the newest complete one (a write that was interrupted).
+
+A run resumed on another number of ranks cannot read the ZeRO optimizer shards as saved (each
+holds a slice of a flat buffer laid out for the old rank count). Rank 0 then converts the
+checkpoint once into DeepSpeed's universal format (one file per parameter and optimizer state,
+``ROOT/universal/step_N/``, finished by its own marker) and every rank loads that.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
@@ -28,6 +34,7 @@ import torch
 import torch.distributed as dist
 
 MARKER = "complete.json"
+UNIVERSAL = "universal"
 _TAG = re.compile(r"step_(\d+)$")
 
 
@@ -182,17 +189,67 @@ class CheckpointManager:
             match = _TAG.match(path.name)
             if match and int(match.group(1)) < newest and read_checkpoint(path) is None:
                 shutil.rmtree(path)
+        universal = self.root / UNIVERSAL
+        kept = {c.tag for c in complete[-self.keep :]}
+        for path in universal.iterdir() if universal.is_dir() else ():
+            if path.is_dir() and path.name not in kept:
+                shutil.rmtree(path)
+
+    def needs_universal(self, checkpoint: Checkpoint) -> bool:
+        """Whether ``checkpoint`` was saved by another number of ranks than this run's."""
+        return int(checkpoint.marker["world_size"]) != self.world_size
+
+    def prepare_universal(self, checkpoint: Checkpoint) -> None:
+        """Rank 0 converts ``checkpoint`` to the universal format unless done before; every
+        rank calls this, before its engine is built with universal loading on."""
+        if self.rank == 0:
+            to_universal(checkpoint)
+        dist.barrier()
 
     def load(self, engine: Any, checkpoint: Checkpoint) -> dict[str, Any]:
         """Restore ``checkpoint`` into ``engine``; its client_state. Raises if nothing loads."""
+        other_world = self.needs_universal(checkpoint)
         loaded, client_state = engine.load_checkpoint(
-            str(checkpoint.path.parent),
+            str(checkpoint.path.parent / UNIVERSAL if other_world else checkpoint.path.parent),
             tag=checkpoint.tag,
             load_optimizer_states=True,
             load_lr_scheduler_states=True,
         )
         if loaded is None or client_state is None:  # DeepSpeed only warns; we refuse to go on
             raise RuntimeError(f"{checkpoint.path}: DeepSpeed loaded nothing from this checkpoint")
-        if checkpoint.marker["world_size"] == self.world_size:
+        if not other_world:  # per-rank RNG streams mean nothing on another rank count
             set_rng_state(torch.load(checkpoint.path / _rng_file(self.rank), weights_only=False))
         return client_state
+
+
+def to_universal(checkpoint: Checkpoint) -> Path:
+    """``checkpoint`` in DeepSpeed's universal format, converted once, written atomically."""
+    from deepspeed.checkpoint import ds_to_universal
+
+    target = checkpoint.path.parent / UNIVERSAL / checkpoint.tag
+    if read_checkpoint(target) is not None:
+        return target
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    options = argparse.Namespace(
+        input_folder=str(checkpoint.path),
+        output_folder=str(tmp),
+        num_extract_workers=1,
+        num_merge_workers=1,
+        keep_temp_folder=False,
+        strict=True,
+        # Our checkpoints carry no Megatron-style universal_checkpoint_info; the converter
+        # needs only its version entry, which it adds in memory.
+        inject_missing_state=True,
+    )
+    ds_to_universal.main(options)
+    files = {str(p.relative_to(tmp)): p for p in sorted(tmp.rglob("*")) if p.is_file()}
+    for file in files.values():
+        _fsync(file)
+    sizes = {name: file.stat().st_size for name, file in files.items()}
+    _write_json_atomic(tmp / MARKER, {"step": checkpoint.step, "files": sizes})
+    shutil.rmtree(target, ignore_errors=True)  # a conversion without its marker
+    tmp.rename(target)
+    _fsync(target.parent)
+    return target

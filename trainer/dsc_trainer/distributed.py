@@ -22,8 +22,11 @@ from dsc_trainer.schedule import lr_scheduler
 _NEVER = 10**9
 
 
-def deepspeed_config(cfg: RunConfig, world_size: int) -> dict[str, Any]:
-    """The DeepSpeed JSON for ``cfg`` on ``world_size`` ranks."""
+def deepspeed_config(
+    cfg: RunConfig, world_size: int, *, load_universal: bool = False
+) -> dict[str, Any]:
+    """The DeepSpeed JSON for ``cfg`` on ``world_size`` ranks (``load_universal``: resuming
+    from a checkpoint converted for another rank count, dsc_trainer.checkpoint)."""
     zero: dict[str, Any] = {"stage": cfg.parallel.zero_stage, "contiguous_gradients": True}
     if torch.cuda.is_available():
         zero["overlap_comm"] = True  # overlap the gradient reduction with the backward pass
@@ -36,6 +39,7 @@ def deepspeed_config(cfg: RunConfig, world_size: int) -> dict[str, Any]:
         "zero_optimization": zero,
         "steps_per_print": _NEVER,
         "wall_clock_breakdown": False,
+        "checkpoint": {"load_universal": load_universal},
     }
 
 
@@ -82,7 +86,7 @@ def init_distributed() -> World:
     )
 
 
-def build_engine(model: nn.Module, cfg: RunConfig, world: World) -> Any:
+def build_engine(model: nn.Module, cfg: RunConfig, world: World, ds_config: dict[str, Any]) -> Any:
     """The DeepSpeed engine: our AdamW, our schedule (stepped by ``engine.step()``), ZeRO."""
     import deepspeed
 
@@ -92,6 +96,6 @@ def build_engine(model: nn.Module, cfg: RunConfig, world: World) -> Any:
         model=model,
         optimizer=optimizer,
         lr_scheduler=scheduler,
-        config=deepspeed_config(cfg, world.size),
+        config=ds_config,
     )
     return engine

@@ -138,11 +138,14 @@ class StepResult:
     seconds: float
 
 
-def train_step(engine: Any, batches: list[Batch], world: World) -> StepResult:
-    """One optimizer step over this rank's ``batches`` (``grad_accum`` micro-batches)."""
+def train_step(engine: Any, source: Iterator[Batch], grad_accum: int, world: World) -> StepResult:
+    """One optimizer step over this rank's next ``grad_accum`` micro-batches of ``source``.
+
+    The step's time includes fetching its batches: a loader that cannot keep up shows in tokens/s.
+    """
     start = time.perf_counter()
     lr = float(engine.get_lr()[0])  # engine.step() moves the schedule on to the next step
-    batches = [b.to(world.device) for b in batches]
+    batches = [next(source).to(world.device) for _ in range(grad_accum)]
     local_tokens = sum(int((b.labels != IGNORE_INDEX).sum()) for b in batches)
     (global_tokens,) = _all_reduce_sum([local_tokens], world.device)
     scale = len(batches) * world.size / max(global_tokens, 1.0)
@@ -243,7 +246,12 @@ class Run:
         # A resumed run takes its weights from its own checkpoint, not from init_from.
         init_from = cfg.checkpoint.init_from if resume_from is None else None
         model = build_model(self.model_config, cfg.run.seed, init_from)
-        self.engine = build_engine(model, cfg, self.world)
+        universal = resume_from is not None and self.checkpoints.needs_universal(resume_from)
+        if universal:
+            assert resume_from is not None
+            self.checkpoints.prepare_universal(resume_from)
+        ds_json = deepspeed_config(cfg, self.world.size, load_universal=universal)
+        self.engine = build_engine(model, cfg, self.world, ds_json)
         self.source = task.train_source(self.world, self.grad_accum)
         self.step = 0
         self.guard = SkipGuard(cfg.train.max_consecutive_skips)
@@ -253,7 +261,6 @@ class Run:
             self._restore(resume_from)
         if self.world.is_main:
             out.mkdir(parents=True, exist_ok=True)
-            ds_json = deepspeed_config(cfg, self.world.size)
             (out / "deepspeed.json").write_text(json.dumps(ds_json, indent=2) + "\n")
             (out / "run_config.json").write_text(json.dumps(to_dict(cfg), indent=2) + "\n")
         self.peak = _device_peak(self.world)
@@ -341,9 +348,7 @@ class Run:
         with logger:
             batches = iter(self.source)
             while self.step < cfg.train.steps:
-                result = train_step(
-                    self.engine, [next(batches) for _ in range(self.grad_accum)], self.world
-                )
+                result = train_step(self.engine, batches, self.grad_accum, self.world)
                 self.step += 1
                 self.guard.record(result.skipped)
                 if self._due(cfg.log.every) or result.skipped:
