@@ -66,7 +66,7 @@ def median_after_warmup(values: list[float], warmup: int) -> float:
 
 
 def run_ours(args: argparse.Namespace, tokens: Path, out: Path) -> float:
-    """Median tokens/s of pretrain.py as a world of one (steps after the first two)."""
+    """Median tokens/s of pretrain.py as a world of one (whole steps after the first two)."""
     from dsc_trainer.metrics import read_metrics
 
     settings = [
@@ -94,7 +94,8 @@ def run_ours(args: argparse.Namespace, tokens: Path, out: Path) -> float:
 
 
 def run_hf(args: argparse.Namespace, tokens: Path, out: Path) -> float:
-    """Median tokens/s of HF Trainer on the same model size, windows and batch."""
+    """Median tokens/s of HF Trainer on the same model size, windows and batch (whole steps
+    after the first two; its windows are made beforehand and held in memory)."""
     from transformers import (
         LlamaConfig,
         LlamaForCausalLM,
@@ -120,14 +121,18 @@ def run_hf(args: argparse.Namespace, tokens: Path, out: Path) -> float:
         windows.append({"input_ids": batch.tokens[0], "labels": shifted[0]})
 
     class StepTimer(TrainerCallback):
+        """Whole steps, end to end, as pretrain.py times its own: data fetch included."""
+
         def __init__(self) -> None:
             self.seconds: list[float] = []
 
-        def on_step_begin(self, *_: object, **__: object) -> None:
-            self.start = time.perf_counter()
+        def on_train_begin(self, *_: object, **__: object) -> None:
+            self.last = time.perf_counter()
 
         def on_step_end(self, *_: object, **__: object) -> None:
-            self.seconds.append(time.perf_counter() - self.start)
+            now = time.perf_counter()
+            self.seconds.append(now - self.last)
+            self.last = now
 
     timer = StepTimer()
     training = TrainingArguments(
@@ -155,16 +160,25 @@ def run_hf(args: argparse.Namespace, tokens: Path, out: Path) -> float:
 
 
 def bench_cpu(args: argparse.Namespace) -> None:
+    """Rounds in turns (the order flips each round), so load on the machine hits both alike;
+    each contestant's figure is its best round's median step rate."""
+    rates: dict[str, list[float]] = {"pretrain.py": [], "HF Trainer": []}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         tokens = args.data or build_tokens(root, args.benchmarks_dir)
-        ours = run_ours(args, tokens, root / "ours")
-        hf = run_hf(args, tokens, root / "hf")
+        for round_ in range(args.rounds):
+            contestants = [("pretrain.py", run_ours), ("HF Trainer", run_hf)]
+            for name, run in contestants if round_ % 2 == 0 else contestants[::-1]:
+                out = root / f"{name.split()[0]}-{round_}"
+                rates[name].append(run(args, tokens, out))
+                shutil.rmtree(out, ignore_errors=True)
     shape = f"{args.micro} x {args.accum} x {args.seq} tokens a step"
-    print(f"model {args.size}, {shape}, {args.threads} threads")
-    print(f"pretrain.py:   {ours:10.1f} tokens/s")
-    print(f"HF Trainer:    {hf:10.1f} tokens/s")
-    print(f"ours / HF:     {ours / hf:10.2f}x  (target >= 1.0x)")
+    print(f"model {args.size}, {shape}, {args.threads} threads, {args.rounds} rounds in turns")
+    for name, values in rates.items():
+        each = ", ".join(f"{v:.0f}" for v in values)
+        print(f"{name + ':':14} {max(values):10.1f} tokens/s  (rounds: {each})")
+    ratio = max(rates["pretrain.py"]) / max(rates["HF Trainer"])
+    print(f"ours / HF:     {ratio:10.2f}x  (target >= 1.0x)")
 
 
 def bench_gpu(args: argparse.Namespace) -> None:
@@ -217,6 +231,7 @@ def main() -> None:
     parser.add_argument("--micro", type=int, default=4)
     parser.add_argument("--accum", type=int, default=2)
     parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--num-gpus", type=int, default=max(1, torch.cuda.device_count()))
     args = parser.parse_args()
