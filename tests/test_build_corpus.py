@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,7 @@ from dsc import build_corpus
 from dsc.benchmark_sources import BenchmarkSource
 from dsc.corpus_config import CorpusConfig, load_config
 from dsc.executor import RayExecutor
+from dsc.threads import pool_sizes, thread_env
 
 GOOD_PY = "def area(width, height):\n    return width * height\n"
 # HumanEval/2's canonical solution, reindented inside a real-looking file.
@@ -163,10 +162,14 @@ def test_ray_executor_gives_the_local_result(tmp_path: Path) -> None:
     plan = lambda out: build_corpus.plan_shards(repos, cfg, out, "benchmarks")  # noqa: E731
     local = [build_corpus.run_shard(t) for t in plan(tmp_path / "l")]
     executor = RayExecutor(
-        address=None, init_kwargs=(("num_cpus", 2), ("include_dashboard", False))
+        address=None,
+        env=tuple(thread_env(1).items()),
+        init_kwargs=(("num_cpus", 2), ("include_dashboard", False)),
     )
     try:
         remote = executor.map(build_corpus.run_shard, plan(tmp_path / "r"))
+        # each task's process started with both pools sized by the setting
+        assert executor.map(lambda _: pool_sizes(), [None]) == [(1, 1)]
     finally:
         ray.shutdown()
     assert [s.dropped_by_reason for s in remote] == [s.dropped_by_reason for s in local]
@@ -413,8 +416,6 @@ def test_a_repository_sharing_a_vendored_library_keeps_all_its_code(tmp_path: Pa
 def test_output_is_the_same_with_one_thread(tmp_path: Path) -> None:
     repos = make_repos(tmp_path / "repos")
     build(repos, tmp_path / "many")
-    # A fresh interpreter whose Polars and Rayon pools have one thread each.
-    env = {**os.environ, "POLARS_MAX_THREADS": "1", "RAYON_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "dsc.build_corpus", "--input", str(repos)]
-    subprocess.run([*command, "--out", str(tmp_path / "one")], env=env, check=True)
+    # The shards run in a worker process whose Polars and Rayon pools have one thread each.
+    build(repos, tmp_path / "one", "--threads", "1")
     assert outputs(tmp_path / "one") == outputs(tmp_path / "many")

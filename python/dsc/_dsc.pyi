@@ -10,6 +10,9 @@ import polars as pl
 
 __version__: str
 
+# Threads of the module's Rayon pool (its own, not Polars'; sized by dsc.threads).
+def rayon_threads() -> int: ...
+
 # The Rust defaults of each stage's config, as JSON (crates/dsc-py/src/defaults.rs).
 def default_configs() -> str: ...
 

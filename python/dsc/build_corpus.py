@@ -20,7 +20,8 @@ outputs of shards no longer planned are removed. Inputs that cannot be used (a f
 that is not UTF-8, a directory that cannot be listed, a file that cannot be read or is over
 ``max_file_bytes``) are audited in ``OUT/dropped`` with stage ``read``.
 
-Runs in this process by default and on a Ray cluster with ``--ray``. Without ``--input``,
+Runs in this process by default and on a Ray cluster with ``--ray``; ``--threads`` sizes
+both thread pools of every shard task (:mod:`dsc.threads`). Without ``--input``,
 the embedded default input is the real code on this machine: the interpreter's standard
 library and site-packages, each top-level package a repository.
 """
@@ -50,7 +51,7 @@ from dsc.decontaminate import (
     index_from_config,
 )
 from dsc.dedup import dedup_shards
-from dsc.executor import Executor, make_executor
+from dsc.executor import Executor, LocalExecutor, ProcessExecutor, RayExecutor
 from dsc.filters import REASONS, decode_text, filter_files
 from dsc.ordering import order_repositories
 from dsc.screen import screen
@@ -62,6 +63,7 @@ from dsc.sources import (
     site_packages_repositories,
     stdlib_repositories,
 )
+from dsc.threads import pool_sizes, thread_env
 
 CONTAMINATED = "contaminated"
 
@@ -257,7 +259,35 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--config", type=Path, help="TOML file mirroring CorpusConfig")
     parser.add_argument("--ray", metavar="ADDRESS", help="run shards on a Ray cluster")
     parser.add_argument("--max-repos", type=int, help="only the first N repositories")
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        help="threads of each shard task, for Polars and our Rayon pool alike (default: every "
+        "core locally; 1 per Ray task, which reserves as many CPUs as it has threads)",
+    )
     return parser.parse_args(argv)
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def shard_executor(ray_address: str | None, threads: int | None) -> Executor:
+    """Where shard tasks run, with both thread pools of each sized to ``threads``.
+
+    Locally the tasks run in this process, unless its pools (sized when Polars was imported)
+    differ from ``threads``: then in one worker process started with the setting.
+    """
+    if ray_address is not None:
+        per_task = threads or 1
+        env = tuple(thread_env(per_task).items())
+        return RayExecutor(address=ray_address, num_cpus=per_task, env=env)
+    if threads is None or pool_sizes() == (threads, threads):
+        return LocalExecutor()
+    return ProcessExecutor(1, tuple(thread_env(threads).items()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -280,7 +310,7 @@ def build(args: argparse.Namespace) -> int:
         f"{len(stale)} stale outputs removed",
         flush=True,
     )
-    executor = make_executor(args.ray)
+    executor = shard_executor(args.ray, args.threads)
     executor.map(run_shard, todo)
     dedup = run_dedup(args.out, cfg, executor, redo=bool(todo or stale))
     summary = Summary.of([s for t in shards if (s := finished_stats(t))], dedup)

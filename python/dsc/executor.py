@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -35,26 +36,42 @@ class LocalExecutor:
         return [fn(item) for item in items]
 
 
+Env = tuple[tuple[str, str], ...]
+
+
 @dataclass(frozen=True)
 class ProcessExecutor:
     """Runs tasks in ``workers`` processes of this machine, one task at a time each.
 
     The processes are spawned, not forked: forking after Rust thread pools (Polars, the
-    tokenizers' Rayon pool) started can deadlock. Each gets ``env`` before its first task, e.g.
-    one Rayon thread so that N workers use N cores.
+    tokenizers' Rayon pool) started can deadlock. They start with ``env`` in their environment
+    (Polars sizes its pool when it is imported, before any task could set a variable), e.g.
+    one thread each so that N workers use N cores.
     """
 
     workers: int
-    env: tuple[tuple[str, str], ...] = ()
+    env: Env = ()
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         context = multiprocessing.get_context("spawn")
-        with context.Pool(self.workers, initializer=_set_env, initargs=(self.env,)) as pool:
+        with _environment(self.env):
+            pool = context.Pool(self.workers)  # its processes start here, with env
+        with pool:
             return pool.map(fn, items, chunksize=1)
 
 
-def _set_env(env: tuple[tuple[str, str], ...]) -> None:
+@contextmanager
+def _environment(env: Env) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name, _ in env}
     os.environ.update(dict(env))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @dataclass(frozen=True)
@@ -62,11 +79,13 @@ class RayExecutor:
     """Runs tasks as Ray remote functions on the cluster at ``address``.
 
     ``address`` is what ``ray.init`` takes ("auto" for a running cluster, ``None`` to start a
-    local one); ``num_cpus`` reserves cores per task so Polars inside a task has its threads.
+    local one); ``num_cpus`` reserves cores per task for the threads inside it, and the task's
+    worker process starts with ``env`` (Ray's ``runtime_env``), which sizes those threads.
     """
 
     address: str | None = "auto"
     num_cpus: float = 1.0
+    env: Env = ()
     init_kwargs: tuple[tuple[str, Any], ...] = ()
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
@@ -74,17 +93,16 @@ class RayExecutor:
 
         if not ray.is_initialized():
             ray.init(address=self.address, **dict(self.init_kwargs))
-        remote = ray.remote(num_cpus=self.num_cpus)(fn)
+        runtime_env = {"env_vars": dict(self.env)} if self.env else None
+        remote = ray.remote(num_cpus=self.num_cpus, runtime_env=runtime_env)(fn)
         return list(ray.get([remote.remote(item) for item in items]))
 
 
-def make_executor(
-    ray_address: str | None, workers: int = 1, env: tuple[tuple[str, str], ...] = ()
-) -> Executor:
+def make_executor(ray_address: str | None, workers: int = 1, env: Env = ()) -> Executor:
     """Ray when a cluster address ("auto", "ray://host:port") is given, else ``workers``
-    processes, or this process for one worker."""
+    processes, or this process for one worker (``env``: the processes' or tasks' environment)."""
     if ray_address is not None:
-        return RayExecutor(address=ray_address)
+        return RayExecutor(address=ray_address, env=env)
     if workers < 1:
         raise ValueError(f"--workers must be >= 1, got {workers}")
     return LocalExecutor() if workers == 1 else ProcessExecutor(workers, env)

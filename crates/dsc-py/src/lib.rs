@@ -15,9 +15,17 @@ use pyo3_polars::PolarsAllocator;
 #[global_allocator]
 static ALLOC: PolarsAllocator = PolarsAllocator::new();
 
+/// Threads of this module's Rayon pool, which starts on first use sized by `RAYON_NUM_THREADS`
+/// (default: every core). It is not Polars' pool: `dsc.threads` sizes both.
+#[pyfunction]
+fn rayon_threads() -> usize {
+    rayon::current_num_threads()
+}
+
 #[pymodule]
 fn _dsc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(rayon_threads, m)?)?;
     m.add_function(wrap_pyfunction!(defaults::default_configs, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::lsh_optimal_params, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::lsh_candidate_pairs, m)?)?;
