@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -419,3 +423,59 @@ def test_output_is_the_same_with_one_thread(tmp_path: Path) -> None:
     # The shards run in a worker process whose Polars and Rayon pools have one thread each.
     build(repos, tmp_path / "one", "--threads", "1")
     assert outputs(tmp_path / "one") == outputs(tmp_path / "many")
+
+
+RAY = str(Path(sys.executable).with_name("ray"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _ray_env() -> dict[str, str]:
+    # Token authentication, as `ray start --head` sets up by default; nodes and the job join
+    # with the token it writes to ~/.ray/auth_token.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    return {**env, "RAY_AUTH_MODE": "token"}
+
+
+def _ray(*args: str) -> None:
+    done = subprocess.run([RAY, *args], env=_ray_env(), capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, (
+        f"ray {' '.join(args)}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+    )
+
+
+@pytest.fixture
+def ray_cluster() -> Iterator[str]:
+    """A head and a second node, each a separate `ray start` (one CPU each)."""
+    pytest.importorskip("ray")
+    address = f"127.0.0.1:{_free_port()}"
+    common = ["--num-cpus", "1", "--disable-usage-stats"]
+    try:
+        _ray(
+            "start", "--head", "--port", address.split(":")[1], "--include-dashboard=false", *common
+        )
+        _ray("start", "--address", address, *common)  # a second node joins
+        yield address
+    finally:
+        subprocess.run([RAY, "stop", "--force"], env=_ray_env(), capture_output=True, timeout=120)
+
+
+def test_a_real_ray_cluster_writes_the_local_bytes(ray_cluster: str, tmp_path: Path) -> None:
+    # the job is a separate process, as a user runs it: its task functions must be importable
+    repos = make_repos(tmp_path / "repos")
+    build(repos, tmp_path / "local")
+    command = [sys.executable, "-m", "dsc.build_corpus", "--input", str(repos)]
+    command += ["--ray", ray_cluster]
+    job = subprocess.run(
+        [*command, "--out", str(tmp_path / "ray")],
+        env=_ray_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert job.returncode == 0, job.stdout[-3000:] + job.stderr[-3000:]
+    assert outputs(tmp_path / "ray") == outputs(tmp_path / "local")

@@ -321,4 +321,8 @@ def build(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # The importable module's main, not this copy's: Ray workers import the shard task
+    # functions by module name, and a worker's own __main__ has none of them.
+    from dsc import build_corpus
+
+    sys.exit(build_corpus.main())
