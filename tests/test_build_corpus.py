@@ -417,12 +417,18 @@ def test_a_repository_sharing_a_vendored_library_keeps_all_its_code(tmp_path: Pa
     ]
 
 
-def test_output_is_the_same_with_one_thread(tmp_path: Path) -> None:
+def test_output_is_the_same_with_one_thread_and_two_workers(tmp_path: Path) -> None:
     repos = make_repos(tmp_path / "repos")
     build(repos, tmp_path / "many")
     # The shards run in a worker process whose Polars and Rayon pools have one thread each.
     build(repos, tmp_path / "one", "--threads", "1")
     assert outputs(tmp_path / "one") == outputs(tmp_path / "many")
+    # Two local worker processes, shards side by side (shards of one repository each).
+    config = tmp_path / "small_shards.toml"
+    config.write_text("shard_bytes = 1\n")
+    build(repos, tmp_path / "one_worker", "--config", str(config))
+    build(repos, tmp_path / "two_workers", "--config", str(config), "--workers", "2")
+    assert outputs(tmp_path / "two_workers") == outputs(tmp_path / "one_worker")
 
 
 RAY = str(Path(sys.executable).with_name("ray"))

@@ -29,6 +29,16 @@ def test_local_runs_stay_in_process_when_the_pools_already_fit() -> None:
     assert other == ProcessExecutor(1, tuple(thread_env(machine_threads() + 1).items()))
 
 
+def test_local_workers_share_the_cores_unless_told() -> None:
+    shared = max(1, machine_threads() // 2)
+    assert build_corpus.shard_executor(None, None, 2) == ProcessExecutor(
+        2, tuple(thread_env(shared).items())
+    )
+    assert build_corpus.shard_executor(None, 3, 2) == ProcessExecutor(
+        2, tuple(thread_env(3).items())
+    )
+
+
 def test_ray_tasks_reserve_their_threads() -> None:
     ray = build_corpus.shard_executor("auto", 3)
     assert (ray.num_cpus, dict(ray.env)) == (3, thread_env(3))  # type: ignore[attr-defined]

@@ -63,7 +63,7 @@ from dsc.sources import (
     site_packages_repositories,
     stdlib_repositories,
 )
-from dsc.threads import pool_sizes, thread_env
+from dsc.threads import machine_threads, pool_sizes, thread_env
 
 CONTAMINATED = "contaminated"
 
@@ -262,8 +262,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--threads",
         type=positive_int,
-        help="threads of each shard task, for Polars and our Rayon pool alike (default: every "
-        "core locally; 1 per Ray task, which reserves as many CPUs as it has threads)",
+        help="threads of each shard task, for Polars and our Rayon pool alike (default: the "
+        "cores shared by the local workers; 1 per Ray task, which reserves as many CPUs as it "
+        "has threads)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="local worker processes running shard tasks side by side (default 1: tasks run "
+        "in this process, each on every core)",
     )
     return parser.parse_args(argv)
 
@@ -275,19 +283,21 @@ def positive_int(text: str) -> int:
     return value
 
 
-def shard_executor(ray_address: str | None, threads: int | None) -> Executor:
+def shard_executor(ray_address: str | None, threads: int | None, workers: int = 1) -> Executor:
     """Where shard tasks run, with both thread pools of each sized to ``threads``.
 
-    Locally the tasks run in this process, unless its pools (sized when Polars was imported)
-    differ from ``threads``: then in one worker process started with the setting.
+    ``workers`` local processes (spawned) share the cores unless ``threads`` is given. One
+    worker is this process, unless its pools (sized when Polars was imported) differ from
+    ``threads``: then one worker process started with the setting.
     """
     if ray_address is not None:
         per_task = threads or 1
         env = tuple(thread_env(per_task).items())
         return RayExecutor(address=ray_address, num_cpus=per_task, env=env)
-    if threads is None or pool_sizes() == (threads, threads):
+    if workers == 1 and (threads is None or pool_sizes() == (threads, threads)):
         return LocalExecutor()
-    return ProcessExecutor(1, tuple(thread_env(threads).items()))
+    per_task = threads or max(1, machine_threads() // workers)
+    return ProcessExecutor(workers, tuple(thread_env(per_task).items()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -310,7 +320,7 @@ def build(args: argparse.Namespace) -> int:
         f"{len(stale)} stale outputs removed",
         flush=True,
     )
-    executor = shard_executor(args.ray, args.threads)
+    executor = shard_executor(args.ray, args.threads, args.workers)
     executor.map(run_shard, todo)
     dedup = run_dedup(args.out, cfg, executor, redo=bool(todo or stale))
     summary = Summary.of([s for t in shards if (s := finished_stats(t))], dedup)
