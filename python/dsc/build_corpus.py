@@ -32,6 +32,7 @@ import argparse
 import json
 import shutil
 import sys
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -54,6 +55,7 @@ from dsc.dedup import dedup_shards
 from dsc.executor import Executor, LocalExecutor, ProcessExecutor, RayExecutor
 from dsc.filters import REASONS, decode_text, filter_files
 from dsc.ordering import order_repositories
+from dsc.progress import Progress, progress_mode
 from dsc.screen import screen
 from dsc.shard_plan import ShardTask, plan_shards, remove_unplanned
 from dsc.sources import (
@@ -267,6 +269,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "has threads)",
     )
     parser.add_argument(
+        "--quiet", action="store_true", help="print nothing but errors (no progress, no summary)"
+    )
+    parser.add_argument(
         "--workers",
         type=positive_int,
         default=1,
@@ -315,18 +320,26 @@ def build(args: argparse.Namespace) -> int:
     shards = plan_shards(repos, cfg, args.out, benchmark_fingerprint(cfg.decontaminate))
     todo = [t for t in shards if finished_stats(t) is None]
     stale = remove_unplanned(args.out, shards)
-    print(
+    mode = progress_mode(args.quiet)
+    say = (lambda _: None) if args.quiet else (lambda text: print(text, flush=True))
+    say(
         f"{len(shards)} shards planned, {len(shards) - len(todo)} already done, "
-        f"{len(stale)} stale outputs removed",
-        flush=True,
+        f"{len(stale)} stale outputs removed"
     )
     executor = shard_executor(args.ray, args.threads, args.workers)
-    executor.map(run_shard, todo)
+    phase1 = Progress(
+        "phase 1 (filter, screen, decontaminate, order)", [t.input_bytes for t in todo], mode
+    )
+    executor.map(run_shard, todo, phase1)
+    phase1.close()
+    started = time.monotonic()
     dedup = run_dedup(args.out, cfg, executor, redo=bool(todo or stale))
+    say(f"phase 2 (near-dedup) done in {time.monotonic() - started:,.1f} s")
     summary = Summary.of([s for t in shards if (s := finished_stats(t))], dedup)
     write_json(asdict(summary), args.out / "summary.json")
-    summary.print()
-    print(f"corpus written to {args.out / 'dedup' / 'data'} (audit: {args.out / 'dropped'})")
+    if not args.quiet:
+        summary.print()
+    say(f"corpus written to {args.out / 'dedup' / 'data'} (audit: {args.out / 'dropped'})")
     return 0
 
 

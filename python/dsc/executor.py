@@ -16,12 +16,18 @@ from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+Done = Callable[[int], None]  # told the index of each item as its task finishes
+
+
+def _nothing(_: int) -> None:
+    pass
 
 
 class Executor(Protocol):
-    """Runs ``fn`` over ``items`` and returns the results in item order."""
+    """Runs ``fn`` over ``items`` and returns the results in item order; ``done`` hears of
+    each finished item (progress)."""
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]: ...
+    def map(self, fn: Callable[[T], R], items: Sequence[T], done: Done = _nothing) -> list[R]: ...
 
 
 @dataclass(frozen=True)
@@ -32,8 +38,12 @@ class LocalExecutor:
     on top would only fight it (and forking after Rust threads started can deadlock).
     """
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        return [fn(item) for item in items]
+    def map(self, fn: Callable[[T], R], items: Sequence[T], done: Done = _nothing) -> list[R]:
+        results = []
+        for index, item in enumerate(items):
+            results.append(fn(item))
+            done(index)
+        return results
 
 
 Env = tuple[tuple[str, str], ...]
@@ -52,12 +62,16 @@ class ProcessExecutor:
     workers: int
     env: Env = ()
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    def map(self, fn: Callable[[T], R], items: Sequence[T], done: Done = _nothing) -> list[R]:
         context = multiprocessing.get_context("spawn")
         with _environment(self.env):
             pool = context.Pool(self.workers)  # its processes start here, with env
         with pool:
-            return pool.map(fn, items, chunksize=1)
+            results = []
+            for index, result in enumerate(pool.imap(fn, items, chunksize=1)):
+                results.append(result)
+                done(index)  # in item order: a finished later item waits for earlier ones
+            return results
 
 
 @contextmanager
@@ -88,14 +102,20 @@ class RayExecutor:
     env: Env = ()
     init_kwargs: tuple[tuple[str, Any], ...] = ()
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    def map(self, fn: Callable[[T], R], items: Sequence[T], done: Done = _nothing) -> list[R]:
         import ray  # optional dependency: `pip install dsc[distributed]`
 
         if not ray.is_initialized():
             ray.init(address=self.address, **dict(self.init_kwargs))
         runtime_env = {"env_vars": dict(self.env)} if self.env else None
         remote = ray.remote(num_cpus=self.num_cpus, runtime_env=runtime_env)(fn)
-        return list(ray.get([remote.remote(item) for item in items]))
+        refs = [remote.remote(item) for item in items]
+        index_of = {ref: i for i, ref in enumerate(refs)}
+        pending = list(refs)
+        while pending:
+            finished, pending = ray.wait(pending, num_returns=1)
+            done(index_of[finished[0]])
+        return list(ray.get(refs))
 
 
 def make_executor(ray_address: str | None, workers: int = 1, env: Env = ()) -> Executor:

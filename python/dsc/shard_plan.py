@@ -34,6 +34,7 @@ class ShardTask:
     cfg: CorpusConfig
     benchmarks: str  # fingerprint of the benchmark data (dsc.decontaminate)
     inputs: str  # digest of the repositories' listings and of the benchmark data
+    input_bytes: int  # bytes of the files it reads (progress)
 
     @property
     def name(self) -> str:
@@ -63,7 +64,9 @@ def plan_shards(
     size = 0
 
     def close() -> None:
-        task = ShardTask(len(shards), tuple(current), out_dir, cfg, benchmarks, digest.hexdigest())
+        task = ShardTask(
+            len(shards), tuple(current), out_dir, cfg, benchmarks, digest.hexdigest(), size
+        )
         shards.append(task)
 
     for repo in repos:
