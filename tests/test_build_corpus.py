@@ -161,7 +161,7 @@ def test_config_errors_name_the_file_and_key(tmp_path: Path) -> None:
 
 def test_ray_executor_gives_the_local_result(tmp_path: Path) -> None:
     ray = pytest.importorskip("ray")
-    repos = build_corpus.directory_repositories(make_repos(tmp_path / "repos"))
+    repos = build_corpus.input_repositories(make_repos(tmp_path / "repos"))
     cfg = CorpusConfig(shard_bytes=1)
     plan = lambda out: build_corpus.plan_shards(repos, cfg, out, "benchmarks")  # noqa: E731
     local = [build_corpus.run_shard(t) for t in plan(tmp_path / "l")]

@@ -54,12 +54,14 @@ from dsc.decontaminate import (
 from dsc.dedup import dedup_shards
 from dsc.executor import Executor, LocalExecutor, ProcessExecutor, RayExecutor
 from dsc.filters import REASONS, decode_text, filter_files
+from dsc.git_source import GitRepository, is_git_repository
 from dsc.ordering import order_repositories
 from dsc.progress import Progress, progress_mode
 from dsc.screen import screen
 from dsc.shard_plan import ShardTask, plan_shards, remove_unplanned
 from dsc.sources import (
     Repository,
+    RepoSource,
     read_repositories_and_skips,
     shown_name,
     site_packages_repositories,
@@ -242,16 +244,35 @@ class Summary(Counts):
             print(f"  {reason:<24}{n:>10,}  {100 * n / max(self.files_in, 1):6.2f} %")
 
 
-def default_repositories() -> list[Repository]:
-    return stdlib_repositories() + site_packages_repositories()
+def default_repositories() -> list[RepoSource]:
+    return [*stdlib_repositories(), *site_packages_repositories()]
 
 
-def directory_repositories(root: Path) -> list[Repository]:
-    """Each subdirectory of ``root`` is one repository, named after it (a name that is not
-    UTF-8 shown with ``\\xNN`` escapes)."""
+def input_repositories(root: Path, git_ref: str = "HEAD") -> list[RepoSource]:
+    """``root`` itself when it is a git repository, else each of its subdirectories: a git
+    repository (work tree or bare; its ``git_ref`` tree is read) or a directory of files.
+    Names that are not UTF-8 are shown with ``\\xNN`` escapes."""
     if not root.is_dir():
         raise SystemExit(f"--input {root}: not a directory")
-    return [Repository(shown_name(p.name), p) for p in sorted(root.iterdir()) if p.is_dir()]
+    if is_git_repository(root):
+        return [GitRepository(shown_name(root.name), root, git_ref)]
+    return [
+        GitRepository(shown_name(p.name), p, git_ref)
+        if is_git_repository(p)
+        else Repository(shown_name(p.name), p)
+        for p in sorted(root.iterdir())
+        if p.is_dir()
+    ]
+
+
+INPUTS_SCHEMA = {"repo": pl.String, "kind": pl.String, "location": pl.String, "commit": pl.String}
+
+
+def inputs_frame(repos: Sequence[RepoSource]) -> pl.DataFrame:
+    """Where each repository was read from: a directory, or a git repository's ref and the
+    commit it named (``OUT/inputs.parquet``)."""
+    rows = [{"repo": r.name, **r.describe()} for r in repos]
+    return pl.DataFrame(rows, schema=INPUTS_SCHEMA)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -261,6 +282,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--config", type=Path, help="TOML file mirroring CorpusConfig")
     parser.add_argument("--ray", metavar="ADDRESS", help="run shards on a Ray cluster")
     parser.add_argument("--max-repos", type=int, help="only the first N repositories")
+    parser.add_argument(
+        "--git-ref",
+        default="HEAD",
+        help="the ref whose tree is read from each git repository of --input (default HEAD)",
+    )
     parser.add_argument(
         "--threads",
         type=positive_int,
@@ -315,11 +341,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build(args: argparse.Namespace) -> int:
     cfg = load_config(args.config) if args.config else CorpusConfig()
-    repos = directory_repositories(args.input) if args.input else default_repositories()
+    repos = input_repositories(args.input, args.git_ref) if args.input else default_repositories()
     repos = repos[: args.max_repos] if args.max_repos else repos
     shards = plan_shards(repos, cfg, args.out, benchmark_fingerprint(cfg.decontaminate))
     todo = [t for t in shards if finished_stats(t) is None]
     stale = remove_unplanned(args.out, shards)
+    write_parquet(inputs_frame(repos), args.out / "inputs.parquet")
     mode = progress_mode(args.quiet)
     say = (lambda _: None) if args.quiet else (lambda text: print(text, flush=True))
     say(

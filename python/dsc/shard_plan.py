@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dsc.corpus_config import CorpusConfig
-from dsc.sources import Listing, Repository
+from dsc.sources import Listing, RepoSource
 
 #: The per-shard output folders under ``OUT`` (``_done`` holds the completion markers).
 SHARD_DIRS = ("files", "dropped", "samples", "_done")
@@ -29,7 +29,7 @@ class ShardTask:
     """One unit of phase 1: whole repositories, where their outputs go, and their key."""
 
     index: int
-    repos: tuple[Repository, ...]
+    repos: tuple[RepoSource, ...]
     out_dir: Path
     cfg: CorpusConfig
     benchmarks: str  # fingerprint of the benchmark data (dsc.decontaminate)
@@ -47,19 +47,19 @@ class ShardTask:
 
 def listing_digest(name: str, listing: Listing) -> bytes:
     """A digest of one repository's name and listing."""
-    files = [[f.relative, f.size, f.mtime_ns] for f in listing.files]
+    files = [[f.relative, f.size, f.version] for f in listing.files]
     text = json.dumps([name, files, [list(p) for p in listing.problems]])
     return hashlib.sha256(text.encode()).digest()
 
 
 def plan_shards(
-    repos: Sequence[Repository], cfg: CorpusConfig, out_dir: Path, benchmarks: str
+    repos: Sequence[RepoSource], cfg: CorpusConfig, out_dir: Path, benchmarks: str
 ) -> list[ShardTask]:
     """Pack repositories, in order, into shards of about ``cfg.shard_bytes`` raw bytes (files
     over ``cfg.max_file_bytes`` not counted: they are not read); ``benchmarks`` is the
     benchmark data's fingerprint."""
     shards: list[ShardTask] = []
-    current: list[Repository] = []
+    current: list[RepoSource] = []
     digest = hashlib.sha256(benchmarks.encode())
     size = 0
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 import os
 import stat
 import sysconfig
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import polars as pl
 
 # Trees that are not source code or that would double-count the same files.
-_SKIP_DIRS = frozenset(
+SKIP_DIRS = frozenset(
     {"__pycache__", ".git", ".hg", ".svn", "node_modules", "target", ".mypy_cache", ".pytest_cache"}
 )
 
@@ -44,12 +45,11 @@ def _is_utf8(name: str) -> bool:
 
 @dataclass(frozen=True)
 class FileEntry:
-    """One regular file of a repository as the walk found it."""
+    """One regular file of a repository as its listing found it."""
 
-    path: Path
     relative: str  # POSIX path from the repository root
     size: int
-    mtime_ns: int
+    version: str  # changes when the content does: mtime on disk, the blob id in git
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,22 @@ class Listing:
 
     files: tuple[FileEntry, ...]
     problems: tuple[tuple[str, str], ...]
+
+
+class RepoSource(Protocol):
+    """What the pipeline reads a repository through: a listing, then the files' bytes."""
+
+    name: str  # the repository's id in the corpus
+
+    def listing(self) -> Listing: ...
+
+    def contents(self, entries: Sequence[FileEntry]) -> Iterator[bytes | None]:
+        """The bytes of each entry in order; None for one that could not be read."""
+        ...
+
+    def describe(self) -> dict[str, str]:
+        """Where it was read from (kind, location, commit where known), for OUT/inputs."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -76,10 +92,20 @@ class Repository:
         ``max_file_bytes`` too when given."""
         for entry in self.listing().files:
             if max_file_bytes is None or entry.size <= max_file_bytes:
-                yield entry.path
+                yield self.root / entry.relative
+
+    def contents(self, entries: Sequence[FileEntry]) -> Iterator[bytes | None]:
+        for entry in entries:
+            try:
+                yield (self.root / entry.relative).read_bytes()
+            except OSError:  # permissions, or the file vanished since the listing
+                yield None
+
+    def describe(self) -> dict[str, str]:
+        return {"kind": "directory", "location": shown_name(str(self.root)), "commit": ""}
 
     def listing(self) -> Listing:
-        """Walk the repository (symlinks and the trees of ``_SKIP_DIRS`` skipped)."""
+        """Walk the repository (symlinks and the trees of ``SKIP_DIRS`` skipped)."""
         files: list[FileEntry] = []
         problems: list[tuple[str, str]] = []
         for dirpath, names in self._directories(problems):
@@ -95,7 +121,7 @@ class Repository:
                     problems.append((relative, "unreadable"))
                     continue
                 if stat.S_ISREG(st.st_mode):
-                    files.append(FileEntry(path, relative, st.st_size, st.st_mtime_ns))
+                    files.append(FileEntry(relative, st.st_size, str(st.st_mtime_ns)))
         return Listing(tuple(files), tuple(problems))
 
     def _directories(self, problems: list[tuple[str, str]]) -> Iterator[tuple[str, list[str]]]:
@@ -116,7 +142,7 @@ class Repository:
             yield str(self.root), [e.name for e in entries if not e.is_dir(follow_symlinks=False)]
             return
         for dirpath, dirnames, filenames in os.walk(self.root, onerror=unreadable):
-            dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
             yield dirpath, filenames
 
 
@@ -125,7 +151,7 @@ def stdlib_repositories() -> list[Repository]:
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     repos = [Repository("stdlib", stdlib, flat=True)]
     for child in sorted(stdlib.iterdir()):
-        if child.is_dir() and child.name not in _SKIP_DIRS | {"site-packages"}:
+        if child.is_dir() and child.name not in SKIP_DIRS | {"site-packages"}:
             repos.append(Repository(f"stdlib/{child.name}", child))
     return repos
 
@@ -139,7 +165,7 @@ def site_packages_repositories(site_packages: Path | None = None) -> list[Reposi
         Repository(f"site-packages/{child.name}", child)
         for child in sorted(root.iterdir())
         if child.is_dir()
-        and child.name not in _SKIP_DIRS
+        and child.name not in SKIP_DIRS
         and not child.name.endswith((".dist-info", ".egg-info", ".data"))
     ]
 
@@ -163,7 +189,7 @@ def machine_repositories() -> list[Repository]:
 
 
 def read_repositories(
-    repos: Iterable[Repository],
+    repos: Iterable[RepoSource],
     *,
     max_bytes: int | None = None,
     max_file_bytes: int = 8 << 20,
@@ -184,7 +210,7 @@ def read_repositories(
 
 
 def read_repositories_and_skips(
-    repos: Iterable[Repository],
+    repos: Iterable[RepoSource],
     *,
     max_bytes: int | None = None,
     max_file_bytes: int = 8 << 20,
@@ -205,12 +231,17 @@ def read_repositories_and_skips(
             break
         listing = repo.listing()
         skipped.extend((repo.name, path, reason, 0) for path, reason in listing.problems)
+        wanted = []
         for entry in listing.files:
-            if suffixes is not None and not entry.path.name.endswith(suffixes):
+            if suffixes is not None and not entry.relative.endswith(suffixes):
                 continue
-            data, reason = _read(entry, max_file_bytes)
+            if entry.size > max_file_bytes:
+                skipped.append((repo.name, entry.relative, "too_large", entry.size))
+                continue
+            wanted.append(entry)
+        for entry, data in zip(wanted, repo.contents(wanted), strict=True):
             if data is None:
-                skipped.append((repo.name, entry.relative, reason, entry.size))
+                skipped.append((repo.name, entry.relative, "unreadable", entry.size))
                 continue
             repo_col.append(repo.name)
             path_col.append(entry.relative)
@@ -218,13 +249,3 @@ def read_repositories_and_skips(
             total += len(data)
     files = pl.DataFrame({"repo": repo_col, "path": path_col, "raw": raw_col}, schema=FILE_SCHEMA)
     return files, pl.DataFrame(skipped, schema=SKIPPED_SCHEMA, orient="row")
-
-
-def _read(entry: FileEntry, max_file_bytes: int) -> tuple[bytes | None, str]:
-    """The file's bytes, or None and why it was not read."""
-    if entry.size > max_file_bytes:
-        return None, "too_large"
-    try:
-        return entry.path.read_bytes(), ""
-    except OSError:
-        return None, "unreadable"
