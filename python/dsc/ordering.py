@@ -9,8 +9,9 @@ each file preceded by a comment carrying its path in the language's comment synt
 a language without comments, such as JSON, or an unknown one); ``offsets`` keeps every file's
 byte span.
 
-Manifests (``go.mod``, see :data:`MANIFEST_NAMES`) tell the resolvers how imports name files;
-pass them as ``manifests`` whether or not the corpus keeps them.
+Manifests (``go.mod``, ``Cargo.toml``, ``package.json``: :data:`MANIFEST_NAMES`) tell the
+resolvers how imports name files; pass them as ``manifests`` whether or not the corpus keeps
+them.
 
 >>> import polars as pl
 >>> from dsc.ordering import order_repositories
@@ -45,7 +46,8 @@ SampleMode = Literal["subgraph", "repository"]
 #: Languages whose imports are understood (GitHub Linguist names, as in the ``lang`` column).
 IMPORT_LANGUAGES: tuple[str, ...] = tuple(_dsc.import_languages())
 
-#: File names the resolvers read although they are no source code (``go.mod``: a Go module path).
+#: File names the resolvers read although they are no source code: ``go.mod`` (a Go module
+#: path), ``Cargo.toml`` (a Rust crate name), ``package.json`` (a JavaScript package name).
 MANIFEST_NAMES: tuple[str, ...] = tuple(_dsc.manifest_names())
 
 #: The languages the paper concatenated at repository level (DeepSeek-Coder issue #43).
@@ -135,8 +137,8 @@ def file_imports(files: pl.DataFrame, manifests: pl.DataFrame | None = None) -> 
     """Every file's imports, in input row order: ``repo``, ``path``, ``imports`` (as written),
     ``unresolved`` (those naming no file of the repository) and ``deps`` (the paths resolved).
 
-    Besides statements, C# and Java files list the types they use from their own namespace or
-    package as ``namespace <name>`` / ``package <name>``, when there are any.
+    Besides statements, C#, Java and Kotlin files list the types they use from their own
+    namespace or package as ``namespace <name>`` / ``package <name>``, when there are any.
     """
     out = _dsc.file_imports(*_columns(files, manifests))
     return out.head(files.height)  # the manifests' rows come last and have no imports
