@@ -294,11 +294,10 @@ mod tests {
             reach[a as usize][b as usize] = true;
         }
         for k in 0..n {
-            for i in 0..n {
-                if reach[i][k] {
-                    for j in 0..n {
-                        reach[i][j] |= reach[k][j];
-                    }
+            let via = reach[k].clone();
+            for row in reach.iter_mut().filter(|row| row[k]) {
+                for (to, &through) in row.iter_mut().zip(&via) {
+                    *to |= through;
                 }
             }
         }
