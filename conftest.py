@@ -31,6 +31,16 @@ def benchmarks_dir() -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def repos_dir() -> Path:
+    """Real repositories, one per subdirectory: ``DSC_REPOS_DIR``, default ``../shared/repos``.
+    Tests that need them skip, naming the path, where they are absent."""
+    path = Path(os.environ.get("DSC_REPOS_DIR", REPO_ROOT.parent / "shared" / "repos"))
+    if not path.is_dir():
+        pytest.skip(f"real repositories not found at {path}: set DSC_REPOS_DIR")
+    return path
+
+
 @dataclass(frozen=True)
 class TokenCorpus:
     """A small corpus of real code, its tokenizer and its token shards (made once a session)."""

@@ -1,23 +1,28 @@
-"""Repository-level ordering: Algorithm 1 against a slow obvious reference, the frame API, and
-import resolution on the machine's standard library."""
+"""Repository-level ordering: refined Algorithm 1 against a slow obvious reference, the frame
+API, and import resolution on the machine's standard library."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dsc import filters, sources
+from dsc import build_corpus, filters, sources
 from dsc.ordering import OrderingConfig, file_imports, min_in_degree_order, order_repositories
 
-# --- a slow, obvious Algorithm 1 -------------------------------------------------------------
+# --- a slow, obvious refined Algorithm 1 -----------------------------------------------------
 
 
 def reference_order(n: int, edges: list[tuple[int, int]]) -> list[list[int]]:
-    """Algorithm 1 as the paper states it: per weakly connected subgraph, repeatedly emit the
-    remaining node of minimal in-degree (ties to the smaller node), then drop its out-edges."""
+    """Algorithm 1 refined, stated plainly: per weakly connected subgraph, emit the strongly
+    connected components whose dependencies are all emitted (smallest node first), each by
+    repeatedly emitting its remaining node of minimal in-degree from the component (ties to the
+    smaller node)."""
     edges = sorted({(a, b) for a, b in edges if a != b})
+    reach = reachability(n, edges)
     neighbours: dict[int, set[int]] = {v: set() for v in range(n)}
     for a, b in edges:
         neighbours[a].add(b)
@@ -33,16 +38,42 @@ def reference_order(n: int, edges: list[tuple[int, int]]) -> list[list[int]]:
                 component.add(w)
                 stack.append(w)
         seen |= component
-        in_degree = {v: sum(1 for _, b in edges if b == v) for v in component}
-        order = []
-        while len(order) < len(component):
-            v = min((u for u in component if u not in order), key=lambda u: (in_degree[u], u))
-            order.append(v)
-            for a, b in edges:
-                if a == v and b not in order:
-                    in_degree[b] -= 1
-        result.append(order)
+        result.append(reference_subgraph_order(component, edges, reach))
     return result
+
+
+def reference_subgraph_order(
+    subgraph: set[int], edges: list[tuple[int, int]], reach: list[set[int]]
+) -> list[int]:
+    order: list[int] = []
+
+    def cycle_of(v: int) -> set[int]:
+        return {u for u in subgraph if u in reach[v] and v in reach[u]}
+
+    def ready(v: int) -> bool:
+        cycle = cycle_of(v)
+        return all(a in order or a in cycle for a, b in edges if b in cycle)
+
+    while len(order) < len(subgraph):
+        cycle = cycle_of(min(v for v in subgraph if v not in order and ready(v)))
+        while cycle:
+            v = min(cycle, key=lambda u: (sum(1 for a, b in edges if b == u and a in cycle), u))
+            order.append(v)
+            cycle.remove(v)
+    return order
+
+
+def reachability(n: int, edges: list[tuple[int, int]]) -> list[set[int]]:
+    """``reach[a]``: the nodes a path leads to from ``a`` (``a`` included)."""
+    reach = [{v} for v in range(n)]
+    changed = True
+    while changed:
+        changed = False
+        for a, b in edges:
+            if not reach[b] <= reach[a]:
+                reach[a] |= reach[b]
+                changed = True
+    return reach
 
 
 def rust_order(n: int, edges: list[tuple[int, int]]) -> list[list[int]]:
@@ -89,15 +120,24 @@ def test_a_dag_respects_every_edge(graph, rnd):
 
 
 @given(graphs())
-def test_each_emitted_node_has_the_minimal_remaining_in_degree(graph):
+def test_no_edge_outside_a_cycle_points_backwards(graph):
+    n, edges = graph
+    reach = reachability(n, edges)
+    position = {v: i for group in rust_order(n, edges) for i, v in enumerate(group)}
+    for a, b in edges:
+        assert position[a] < position[b] or a in reach[b], f"edge {a}->{b} backwards"
+
+
+@given(graphs())
+def test_inside_a_cycle_each_emitted_node_has_the_minimal_remaining_in_degree(graph):
     n, edges = graph
     edges = list({(a, b) for a, b in edges if a != b})
+    reach = reachability(n, edges)
     for group in rust_order(n, edges):
         remaining = set(group)
         for v in group:
-            in_degree = {
-                u: sum(1 for a, b in edges if b == u and a in remaining) for u in remaining
-            }
+            cycle = {u for u in remaining if u in reach[v] and v in reach[u]}
+            in_degree = {u: sum(1 for a, b in edges if b == u and a in remaining) for u in cycle}
             # A node with in-degree 0 is never passed over for one with a larger in-degree.
             assert in_degree[v] == min(in_degree.values())
             remaining.remove(v)
@@ -201,6 +241,30 @@ def test_bad_input_is_reported_by_name():
         OrderingConfig(mode="file")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="names node 5"):
         min_in_degree_order(3, pl.Series([5], dtype=pl.UInt32), pl.Series([0], dtype=pl.UInt32))
+
+
+def test_build_corpus_routes_go_mod_to_the_resolvers(
+    tmp_path: Path, benchmarks_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The language filter drops ``go.mod``; its module path must still resolve imports."""
+    monkeypatch.setenv("DSC_BENCHMARKS_DIR", str(benchmarks_dir))
+    repo = tmp_path / "repos" / "app"
+    (repo / "util").mkdir(parents=True)
+    (repo / "go.mod").write_text("module example.com/app\n\ngo 1.22\n")
+    (repo / "main.go").write_text(
+        'package main\n\nimport "example.com/app/util"\n\nfunc main() {\n\tutil.Join("a")\n}\n'
+    )
+    (repo / "util" / "util.go").write_text(
+        "package util\n\n// Join returns s.\nfunc Join(s string) string {\n\treturn s\n}\n"
+    )
+    config = tmp_path / "corpus.toml"
+    config.write_text("[ordering]\nrepo_level_languages = ['Go']\n")
+    out = tmp_path / "out"
+    args = ["--input", str(tmp_path / "repos"), "--out", str(out), "--config", str(config)]
+    assert build_corpus.main(args) == 0
+    samples = pl.read_parquet(out / "samples")["files"].to_list()
+    assert ["util/util.go", "main.go"] in samples
+    assert all("go.mod" not in files for files in samples)
 
 
 # --- real code: the machine's standard library -------------------------------------------------

@@ -62,17 +62,19 @@ class DecontIndex:
 
 # Repository-level ordering (crates/dsc-py/src/ordering.rs; typed wrappers in dsc.ordering).
 def import_languages() -> list[str]: ...
+def manifest_names() -> list[str]: ...
 def order_repositories(
     repo: pl.Series,
     path: pl.Series,
     lang: pl.Series,
     content: pl.Series,
+    manifest: pl.Series,
     *,
     mode: str,
     repo_level_languages: list[str],
 ) -> pl.DataFrame: ...
 def file_imports(
-    repo: pl.Series, path: pl.Series, lang: pl.Series, content: pl.Series
+    repo: pl.Series, path: pl.Series, lang: pl.Series, content: pl.Series, manifest: pl.Series
 ) -> pl.DataFrame: ...
 def min_in_degree_order(
     num_nodes: int, sources: pl.Series, targets: pl.Series

@@ -55,7 +55,7 @@ from dsc.dedup import dedup_shards
 from dsc.executor import Executor, LocalExecutor, ProcessExecutor, RayExecutor
 from dsc.filters import REASONS, decode_text, filter_files
 from dsc.git_source import GitRepository, is_git_repository
-from dsc.ordering import order_repositories
+from dsc.ordering import is_manifest, order_repositories
 from dsc.progress import Progress, progress_mode
 from dsc.screen import screen
 from dsc.shard_plan import ShardTask, plan_shards, remove_unplanned
@@ -158,9 +158,11 @@ def run_shard(task: ShardTask) -> ShardStats:
     raw, skipped = read_repositories_and_skips(task.repos, max_file_bytes=task.cfg.max_file_bytes)
     kept, audit = file_stages(raw, task.cfg, task.benchmarks)
     audit = pl.concat([_audit_rows(skipped.with_columns(stage=pl.lit("read"))), audit])
-    samples = order_repositories(kept, task.cfg.ordering).with_columns(
-        id=pl.format("{}#{}", "repo", "sample_id")
-    )
+    # Manifests (go.mod, ...) tell the resolvers how imports name files, kept or not.
+    manifests = raw.filter(is_manifest("path")).select("repo", "path", content=decode_text("raw"))
+    samples = order_repositories(
+        kept, task.cfg.ordering, manifests.filter(pl.col("content").is_not_null())
+    ).with_columns(id=pl.format("{}#{}", "repo", "sample_id"))
     write_parquet(kept, task.out_dir / "files" / f"{task.name}.parquet")
     write_parquet(audit, task.out_dir / "dropped" / f"{task.name}.parquet")
     write_parquet(samples, task.out_dir / "samples" / f"{task.name}.parquet")

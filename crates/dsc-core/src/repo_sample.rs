@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+pub use crate::imports::MANIFEST_NAMES;
 use crate::imports::{analyze_repository, Import, Lang, SourceFile};
 use crate::toposort::order_subgraphs;
 
@@ -91,47 +92,111 @@ impl std::error::Error for OrderError {}
 
 /// Orders one repository's files and cuts them into samples.
 ///
-/// Files are sorted by path first, so the result does not depend on the input row order.
+/// `manifests` are files the resolvers read (`go.mod`, see [`MANIFEST_NAMES`]) that are not
+/// part of the corpus: they take part in resolution only, never in a sample; one whose path
+/// is also among `files` is that file. Files are sorted by path first, so the result does not
+/// depend on the input row order.
 pub fn order_repository(
     files: &[RepoFile<'_>],
+    manifests: &[RepoFile<'_>],
     cfg: &SampleConfig,
 ) -> Result<RepoOrdering, OrderError> {
+    let analysis = Analysis::new(files, manifests)?;
+    let units = ordered_units(&analysis.sorted, &analysis.imports, cfg);
+    let samples = units
+        .iter()
+        .map(|unit| concatenate(unit, files, &analysis.by_path))
+        .collect();
+    Ok(RepoOrdering {
+        samples,
+        imports: analysis.into_input_order(),
+    })
+}
+
+/// Every file's imports (targets index `files`), as [`order_repository`] resolves them.
+pub fn repository_imports(
+    files: &[RepoFile<'_>],
+    manifests: &[RepoFile<'_>],
+) -> Result<Vec<Vec<Import>>, OrderError> {
+    Ok(Analysis::new(files, manifests)?.into_input_order())
+}
+
+/// A repository's files in path order, then its manifests, and the imports of the files.
+struct Analysis<'a> {
+    /// `by_path[k]`: the input index of the `k`-th file by path.
+    by_path: Vec<u32>,
+    /// The files by path: import targets index this list.
+    sorted: Vec<SourceFile<'a>>,
+    imports: Vec<Vec<Import>>,
+}
+
+impl<'a> Analysis<'a> {
+    fn new(files: &[RepoFile<'a>], manifests: &[RepoFile<'a>]) -> Result<Self, OrderError> {
+        let by_path = sorted_by_path(files)?;
+        let mut sorted: Vec<SourceFile<'a>> = by_path
+            .iter()
+            .map(|&i| files[i as usize].source())
+            .collect();
+        let known = |path: &str| {
+            by_path
+                .binary_search_by(|&i| files[i as usize].path.cmp(path))
+                .is_ok()
+        };
+        let extra: Vec<RepoFile<'a>> = manifests
+            .iter()
+            .filter(|m| !known(m.path))
+            .copied()
+            .collect();
+        let extra_by_path = sorted_by_path(&extra)?;
+        sorted.extend(extra_by_path.iter().map(|&i| SourceFile {
+            lang: None, // read by the resolvers by name, never analysed as code
+            ..extra[i as usize].source()
+        }));
+        let mut imports = analyze_repository(&sorted);
+        imports.truncate(files.len());
+        let num_files = files.len() as u32;
+        for import in imports.iter_mut().flatten() {
+            import.targets.retain(|&t| t < num_files); // a manifest is no file of the corpus
+        }
+        sorted.truncate(files.len());
+        Ok(Analysis {
+            by_path,
+            sorted,
+            imports,
+        })
+    }
+
+    /// The imports by input file, targets as input indices.
+    fn into_input_order(self) -> Vec<Vec<Import>> {
+        let mut by_input: Vec<Vec<Import>> = vec![Vec::new(); self.by_path.len()];
+        for (&input, mut file_imports) in self.by_path.iter().zip(self.imports) {
+            for import in &mut file_imports {
+                import.targets = import
+                    .targets
+                    .iter()
+                    .map(|&t| self.by_path[t as usize])
+                    .collect();
+                import.targets.sort_unstable();
+            }
+            by_input[input as usize] = file_imports;
+        }
+        by_input
+    }
+}
+
+/// Input indices in path order; two files with one path are an error.
+fn sorted_by_path(files: &[RepoFile<'_>]) -> Result<Vec<u32>, OrderError> {
     let mut by_path: Vec<u32> = (0..files.len() as u32).collect();
     by_path.sort_unstable_by_key(|&i| files[i as usize].path);
-    if let Some(pair) = by_path
+    match by_path
         .windows(2)
         .find(|w| files[w[0] as usize].path == files[w[1] as usize].path)
     {
-        return Err(OrderError::DuplicatePath(
+        Some(pair) => Err(OrderError::DuplicatePath(
             files[pair[0] as usize].path.to_owned(),
-        ));
+        )),
+        None => Ok(by_path),
     }
-    let sorted: Vec<SourceFile<'_>> = by_path
-        .iter()
-        .map(|&i| files[i as usize].source())
-        .collect();
-    let imports = analyze_repository(&sorted);
-    let units = ordered_units(&sorted, &imports, cfg);
-    let samples = units
-        .iter()
-        .map(|unit| concatenate(unit, files, &by_path))
-        .collect();
-    let mut by_input: Vec<Vec<Import>> = vec![Vec::new(); files.len()];
-    for (&input, mut file_imports) in by_path.iter().zip(imports) {
-        for import in &mut file_imports {
-            import.targets = import
-                .targets
-                .iter()
-                .map(|&t| by_path[t as usize])
-                .collect();
-            import.targets.sort_unstable();
-        }
-        by_input[input as usize] = file_imports;
-    }
-    Ok(RepoOrdering {
-        samples,
-        imports: by_input,
-    })
 }
 
 /// Groups of sorted-file indices, one per sample, in sample order.
@@ -185,8 +250,10 @@ fn concatenate(unit: &[u32], files: &[RepoFile<'_>], by_path: &[u32]) -> Sample 
     for &sorted_index in unit {
         let input = by_path[sorted_index as usize];
         let file = &files[input as usize];
-        text.push_str(&path_comment(file.lang, file.path));
-        text.push('\n');
+        if let Some(header) = path_comment(file.lang, file.path) {
+            text.push_str(&header);
+            text.push('\n');
+        }
         text.push_str(file.content);
         if !file.content.is_empty() && !file.content.ends_with('\n') {
             text.push('\n');
@@ -201,28 +268,44 @@ fn concatenate(unit: &[u32], files: &[RepoFile<'_>], by_path: &[u32]) -> Sample 
     }
 }
 
-/// `# path` or `// path` (or the language's own comment form) for the sample header.
-pub fn path_comment(lang: Option<&str>, path: &str) -> String {
-    let (open, close) = match lang.unwrap_or("") {
+/// `# path` or `// path` (or the language's own comment form) for the sample header; `None`
+/// for a language that has no comments (JSON, notebooks) and for an unknown language, whose
+/// file a guessed comment could break: such a file starts its segment with no header, and the
+/// sample's offsets still mark where it begins.
+pub fn path_comment(lang: Option<&str>, path: &str) -> Option<String> {
+    let (open, close) = match lang? {
+        "JSON" | "Jupyter Notebook" => return None,
         "C" | "C++" | "C#" | "Java" | "Kotlin" | "Scala" | "Go" | "Rust" | "JavaScript"
         | "TypeScript" | "TSX" | "PHP" | "Swift" | "Dart" | "Objective-C" | "Objective-C++"
         | "Groovy" | "Cuda" | "Zig" | "Solidity" | "Verilog" | "SystemVerilog"
-        | "Protocol Buffer" | "F#" | "Pascal" | "GLSL" | "HLSL" | "V" | "Vue" | "JSON5" => {
+        | "Protocol Buffer" | "F#" | "Pascal" | "GLSL" | "HLSL" | "V" | "Vue" | "JSON5"
+        | "ANTLR" | "Alloy" | "Bluespec" | "Stan" | "Stata" | "Thrift" | "Jenkinsfile" => {
             ("// ", "")
         }
         "SQL" | "Haskell" | "Lua" | "Ada" | "Elm" | "PLpgSQL" | "PLSQL" | "VHDL" | "Agda"
-        | "Idris" => ("-- ", ""),
-        "HTML" | "XML" | "Markdown" | "Svelte" => ("<!-- ", " -->"),
+        | "Idris" | "Lean" | "AppleScript" => ("-- ", ""),
+        "HTML"
+        | "XML"
+        | "Markdown"
+        | "Svelte"
+        | "XSLT"
+        | "RMarkdown"
+        | "Literate Haskell"
+        | "Literate Agda"
+        | "Literate CoffeeScript" => ("<!-- ", " -->"),
+        "Java Server Pages" => ("<%-- ", " --%>"),
         "TeX" | "MATLAB" | "Erlang" | "Prolog" | "PostScript" => ("% ", ""),
         "Common Lisp" | "Clojure" | "Scheme" | "Emacs Lisp" | "Racket" | "Assembly" => ("; ", ""),
-        "OCaml" | "Standard ML" | "Mathematica" => ("(* ", " *)"),
+        "OCaml" | "Standard ML" | "Mathematica" | "Isabelle" | "Augeas" => ("(* ", " *)"),
         "Fortran" | "Fortran Free Form" => ("! ", ""),
-        "Visual Basic .NET" | "VBA" => ("' ", ""),
-        "CSS" => ("/* ", " */"),
-        // Python, Ruby, shells, Perl, R, YAML, TOML, Makefile, ... and anything unknown.
+        "Visual Basic .NET" | "Visual Basic" | "VBA" => ("' ", ""),
+        "Batchfile" => (":: ", ""),
+        "Smalltalk" => ("\"", "\""),
+        "CSS" | "Yacc" | "SAS" => ("/* ", " */"),
+        // Python, Ruby, shells, Perl, R, YAML, TOML, Makefile, CMake, Julia, Elixir, ...
         _ => ("# ", ""),
     };
-    format!("{open}{path}{close}")
+    Some(format!("{open}{path}{close}"))
 }
 
 #[cfg(test)]
@@ -259,7 +342,8 @@ mod tests {
     #[test]
     fn subgraph_mode_makes_one_sample_per_subgraph_and_per_other_file() {
         let files = repo();
-        let out = order_repository(&files, &SampleConfig::default()).expect("no duplicate paths");
+        let out =
+            order_repository(&files, &[], &SampleConfig::default()).expect("no duplicate paths");
         let got: Vec<Vec<String>> = out.samples.iter().map(|s| paths(s, &files)).collect();
         let want = [
             vec!["README.md"],
@@ -286,7 +370,7 @@ mod tests {
             mode: SampleMode::Repository,
             repo_level: vec![Lang::Python, Lang::JavaScript],
         };
-        let out = order_repository(&files, &cfg).expect("no duplicate paths");
+        let out = order_repository(&files, &[], &cfg).expect("no duplicate paths");
         let got: Vec<Vec<String>> = out.samples.iter().map(|s| paths(s, &files)).collect();
         let want = [
             vec!["README.md"],
@@ -297,10 +381,8 @@ mod tests {
         for (k, &i) in sample.files.iter().enumerate() {
             let segment = &sample.text[sample.offsets[k] as usize..sample.offsets[k + 1] as usize];
             assert!(segment.contains(files[i as usize].content));
-            assert!(segment.starts_with(&path_comment(
-                files[i as usize].lang,
-                files[i as usize].path
-            )));
+            let header = path_comment(files[i as usize].lang, files[i as usize].path);
+            assert!(segment.starts_with(&header.expect("every file here has a comment form")));
         }
     }
 
@@ -309,8 +391,8 @@ mod tests {
         let files = repo();
         let mut reversed = files.clone();
         reversed.reverse();
-        let a = order_repository(&files, &SampleConfig::default()).expect("valid");
-        let b = order_repository(&reversed, &SampleConfig::default()).expect("valid");
+        let a = order_repository(&files, &[], &SampleConfig::default()).expect("valid");
+        let b = order_repository(&reversed, &[], &SampleConfig::default()).expect("valid");
         let texts = |o: &RepoOrdering| o.samples.iter().map(|s| s.text.clone()).collect::<Vec<_>>();
         assert_eq!(texts(&a), texts(&b));
     }
@@ -318,7 +400,51 @@ mod tests {
     #[test]
     fn duplicate_paths_are_an_error_naming_the_path() {
         let files = [file("a.py", "Python", ""), file("a.py", "Python", "x")];
-        let err = order_repository(&files, &SampleConfig::default()).expect_err("duplicate");
+        let err = order_repository(&files, &[], &SampleConfig::default()).expect_err("duplicate");
         assert_eq!(err, OrderError::DuplicatePath("a.py".into()));
+    }
+
+    #[test]
+    fn json_and_unknown_languages_get_no_path_comment() {
+        assert_eq!(path_comment(Some("JSON"), "a.json"), None);
+        assert_eq!(path_comment(None, "LICENSE"), None);
+        assert_eq!(
+            path_comment(Some("YAML"), "ci.yml").as_deref(),
+            Some("# ci.yml")
+        );
+        let files = [file("package.json", "JSON", "{}\n")];
+        let out = order_repository(&files, &[], &SampleConfig::default()).expect("valid");
+        assert_eq!(out.samples[0].text, "{}\n");
+    }
+
+    #[test]
+    fn manifests_resolve_imports_without_becoming_samples() {
+        let go = |path, content| file(path, "Go", content);
+        let files = [
+            go("main.go", "package main\nimport \"example.com/app/util\"\n"),
+            go("util/a.go", "package util\n"),
+        ];
+        let cfg = SampleConfig {
+            mode: SampleMode::Subgraph,
+            repo_level: vec![Lang::Go],
+        };
+        let manifests = [
+            RepoFile {
+                path: "go.mod",
+                lang: None,
+                content: "module example.com/app\n",
+            },
+            file("util/a.go", "Go", "package ignored_as_the_file_is_here\n"),
+        ];
+        let out = order_repository(&files, &manifests, &cfg).expect("valid");
+        let got: Vec<Vec<String>> = out.samples.iter().map(|s| paths(s, &files)).collect();
+        assert_eq!(got, [vec!["util/a.go", "main.go"]]);
+        assert_eq!(out.imports[0][0].targets, vec![1]);
+        let unresolved = order_repository(&files, &[], &cfg).expect("valid");
+        assert!(unresolved.imports[0][0].targets.is_empty());
+        assert_eq!(
+            repository_imports(&files, &manifests).expect("valid"),
+            out.imports
+        );
     }
 }

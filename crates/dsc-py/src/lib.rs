@@ -32,6 +32,7 @@ fn _dsc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dedup::write_signature_file, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::signature_pair_similarity, m)?)?;
     m.add_function(wrap_pyfunction!(ordering::import_languages, m)?)?;
+    m.add_function(wrap_pyfunction!(ordering::manifest_names, m)?)?;
     m.add_function(wrap_pyfunction!(ordering::order_repositories, m)?)?;
     m.add_function(wrap_pyfunction!(ordering::file_imports, m)?)?;
     m.add_function(wrap_pyfunction!(ordering::min_in_degree_order, m)?)?;

@@ -8,8 +8,11 @@
 
 use std::collections::BTreeMap;
 
-use dsc_core::imports::{analyze_repository, Import, Lang, SourceFile};
-use dsc_core::repo_sample::{order_repository, RepoFile, RepoOrdering, SampleConfig, SampleMode};
+use dsc_core::imports::{Import, Lang};
+use dsc_core::repo_sample::{
+    order_repository, repository_imports, RepoFile, RepoOrdering, SampleConfig, SampleMode,
+    MANIFEST_NAMES,
+};
 use dsc_core::toposort::order_subgraphs;
 use polars::prelude::*;
 use pyo3::exceptions::PyValueError;
@@ -20,12 +23,22 @@ use rayon::prelude::*;
 
 use crate::input::strings;
 
-/// The file rows of many repositories, borrowed from the input columns.
+/// The file rows of many repositories, borrowed from the input columns. Rows flagged
+/// `manifest` are read by the resolvers only (see `MANIFEST_NAMES`): they are no file of the
+/// output.
 struct FileRows<'a> {
     repo: Vec<&'a str>,
     path: Vec<&'a str>,
     lang: Vec<Option<&'a str>>,
     content: Vec<&'a str>,
+    manifest: Vec<bool>,
+}
+
+/// One repository: its name, its file rows and its manifest rows.
+struct RepoRows<'a> {
+    name: &'a str,
+    files: Vec<usize>,
+    manifests: Vec<usize>,
 }
 
 impl<'a> FileRows<'a> {
@@ -34,6 +47,7 @@ impl<'a> FileRows<'a> {
         path: &'a Series,
         lang: &'a Series,
         content: &'a Series,
+        manifest: &'a Series,
     ) -> PyResult<Self> {
         let lang = if lang.dtype() == &DataType::Null {
             vec![None; lang.len()]
@@ -48,26 +62,44 @@ impl<'a> FileRows<'a> {
             path: required(path, "path")?,
             lang,
             content: required(content, "content")?,
+            manifest: flags(manifest, "manifest")?,
         };
         let height = rows.repo.len();
-        if [rows.path.len(), rows.lang.len(), rows.content.len()]
-            .iter()
-            .any(|&n| n != height)
+        if [
+            rows.path.len(),
+            rows.lang.len(),
+            rows.content.len(),
+            rows.manifest.len(),
+        ]
+        .iter()
+        .any(|&n| n != height)
         {
             return Err(PyValueError::new_err(
-                "repo, path, lang and content must have the same length",
+                "repo, path, lang, content and manifest must have the same length",
             ));
         }
         Ok(rows)
     }
 
     /// Row indices per repository, repositories in name order.
-    fn by_repository(&self) -> Vec<(&'a str, Vec<usize>)> {
-        let mut groups: BTreeMap<&'a str, Vec<usize>> = BTreeMap::new();
+    fn by_repository(&self) -> Vec<RepoRows<'a>> {
+        let mut groups: BTreeMap<&'a str, (Vec<usize>, Vec<usize>)> = BTreeMap::new();
         for (row, &repo) in self.repo.iter().enumerate() {
-            groups.entry(repo).or_default().push(row);
+            let (files, manifests) = groups.entry(repo).or_default();
+            if self.manifest[row] {
+                manifests.push(row);
+            } else {
+                files.push(row);
+            }
         }
-        groups.into_iter().collect()
+        groups
+            .into_iter()
+            .map(|(name, (files, manifests))| RepoRows {
+                name,
+                files,
+                manifests,
+            })
+            .collect()
     }
 
     fn repo_files(&self, rows: &[usize]) -> Vec<RepoFile<'a>> {
@@ -79,6 +111,15 @@ impl<'a> FileRows<'a> {
             })
             .collect()
     }
+}
+
+/// A Boolean column without nulls.
+fn flags(s: &Series, role: &str) -> PyResult<Vec<bool>> {
+    let values = s.bool().map_err(PyPolarsErr::from)?;
+    if values.null_count() > 0 {
+        return Err(PyValueError::new_err(format!("{role} has null values")));
+    }
+    Ok(values.iter().map(|v| v.unwrap_or(false)).collect())
 }
 
 /// A String column without nulls; the error names the column and the first null row.
@@ -120,28 +161,37 @@ pub fn import_languages() -> Vec<&'static str> {
     Lang::ALL.iter().map(|l| l.name()).collect()
 }
 
+/// File names of the manifests the resolvers read (`go.mod`, ...).
+#[pyfunction]
+pub fn manifest_names() -> Vec<&'static str> {
+    MANIFEST_NAMES.to_vec()
+}
+
 /// Repository samples: `repo`, `sample_id`, `text`, `files`, `langs`, `offsets`.
 #[pyfunction]
-#[pyo3(signature = (repo, path, lang, content, *, mode, repo_level_languages))]
+#[pyo3(signature = (repo, path, lang, content, manifest, *, mode, repo_level_languages))]
+#[allow(clippy::too_many_arguments)] // one argument per input column, as Python passes them
 pub fn order_repositories(
     py: Python<'_>,
     repo: PySeries,
     path: PySeries,
     lang: PySeries,
     content: PySeries,
+    manifest: PySeries,
     mode: &str,
     repo_level_languages: Vec<String>,
 ) -> PyResult<PyDataFrame> {
     let cfg = sample_config(mode, &repo_level_languages)?;
-    let rows = FileRows::read(&repo.0, &path.0, &lang.0, &content.0)?;
+    let rows = FileRows::read(&repo.0, &path.0, &lang.0, &content.0, &manifest.0)?;
     let groups = rows.by_repository();
     let ordered: Vec<RepoOrdering> = py
         .detach(|| {
             groups
                 .par_iter()
-                .map(|(name, group)| {
-                    order_repository(&rows.repo_files(group), &cfg)
-                        .map_err(|e| format!("repository {name:?}: {e}"))
+                .map(|group| {
+                    let files = rows.repo_files(&group.files);
+                    order_repository(&files, &rows.repo_files(&group.manifests), &cfg)
+                        .map_err(|e| format!("repository {:?}: {e}", group.name))
                 })
                 .collect::<Result<Vec<_>, String>>()
         })
@@ -153,7 +203,7 @@ pub fn order_repositories(
 
 fn samples_frame(
     rows: &FileRows<'_>,
-    groups: &[(&str, Vec<usize>)],
+    groups: &[RepoRows<'_>],
     ordered: &[RepoOrdering],
 ) -> PolarsResult<DataFrame> {
     let total: usize = ordered.iter().map(|o| o.samples.len()).sum();
@@ -168,10 +218,14 @@ fn samples_frame(
         total + rows.path.len(),
         DataType::UInt64,
     );
-    for ((name, group), ordering) in groups.iter().zip(ordered) {
+    for (group, ordering) in groups.iter().zip(ordered) {
         for (id, sample) in (0u32..).zip(&ordering.samples) {
-            let members: Vec<usize> = sample.files.iter().map(|&f| group[f as usize]).collect();
-            repo.push(*name);
+            let members: Vec<usize> = sample
+                .files
+                .iter()
+                .map(|&f| group.files[f as usize])
+                .collect();
+            repo.push(group.name);
             sample_id.push(id);
             text.push(sample.text.as_str());
             files.append_values_iter(members.iter().map(|&r| rows.path[r]));
@@ -190,7 +244,8 @@ fn samples_frame(
 }
 
 /// Every file's imports: `repo`, `path`, `imports` (specs), `unresolved` (the specs with no
-/// file of the repository) and `deps` (the paths they resolved to), in input row order.
+/// file of the repository) and `deps` (the paths they resolved to), in input row order;
+/// manifest rows have none.
 #[pyfunction]
 pub fn file_imports(
     py: Python<'_>,
@@ -198,26 +253,26 @@ pub fn file_imports(
     path: PySeries,
     lang: PySeries,
     content: PySeries,
+    manifest: PySeries,
 ) -> PyResult<PyDataFrame> {
-    let rows = FileRows::read(&repo.0, &path.0, &lang.0, &content.0)?;
+    let rows = FileRows::read(&repo.0, &path.0, &lang.0, &content.0, &manifest.0)?;
     let groups = rows.by_repository();
-    let per_repo: Vec<Vec<Vec<Import>>> = py.detach(|| {
-        groups
-            .par_iter()
-            .map(|(_, group)| {
-                let files: Vec<SourceFile<'_>> = rows
-                    .repo_files(group)
-                    .iter()
-                    .map(RepoFile::source)
-                    .collect();
-                analyze_repository(&files)
-            })
-            .collect()
-    });
+    let per_repo: Vec<Vec<Vec<Import>>> = py
+        .detach(|| {
+            groups
+                .par_iter()
+                .map(|group| {
+                    let files = rows.repo_files(&group.files);
+                    repository_imports(&files, &rows.repo_files(&group.manifests))
+                        .map_err(|e| format!("repository {:?}: {e}", group.name))
+                })
+                .collect::<Result<Vec<_>, String>>()
+        })
+        .map_err(PyValueError::new_err)?;
     let mut by_row: Vec<(&[Import], &[usize])> = vec![(&[], &[]); rows.path.len()];
-    for ((_, group), imports) in groups.iter().zip(&per_repo) {
-        for (&row, file_imports) in group.iter().zip(imports) {
-            by_row[row] = (file_imports, group);
+    for (group, imports) in groups.iter().zip(&per_repo) {
+        for (&row, file_imports) in group.files.iter().zip(imports) {
+            by_row[row] = (file_imports, &group.files);
         }
     }
     imports_frame(&rows, &by_row)
@@ -256,7 +311,7 @@ fn imports_frame(rows: &FileRows<'_>, by_row: &[(&[Import], &[usize])]) -> Polar
     ])
 }
 
-/// Algorithm 1 on a bare graph of `num_nodes` nodes and `(sources[i], targets[i])` edges
+/// Algorithm 1 (refined: see `dsc_core::toposort`) on a bare graph of `num_nodes` nodes and `(sources[i], targets[i])` edges
 /// (dependency first): the emitted nodes and the subgraph index of each, in emission order.
 #[pyfunction]
 pub fn min_in_degree_order(

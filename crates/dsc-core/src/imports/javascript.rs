@@ -1,12 +1,18 @@
 //! JavaScript and TypeScript: `import ... from "x"`, `export ... from "x"`, `import "x"`,
 //! `require("x")` and `import("x")`; relative specifiers resolved with the extension and
-//! `index` lookups of Node and TypeScript. Bare specifiers name packages, not files.
+//! `index` lookups of Node and TypeScript. A bare specifier names a package: one declared by a
+//! `package.json` of the repository (a package's tests import it by name) resolves to its entry
+//! (`exports["."]`, `module`, `main`) or, when that is a build output missing from the
+//! repository, to `source/index`, `src/index` or `index`; `name/sub` to `sub` in the package.
+//! Other packages have no target. `tsconfig.json` path aliases are not read.
 
 use std::sync::LazyLock;
 
 use regex::bytes::Regex;
 
-use super::{paths, quoted_imports, Import, RepoIndex};
+use serde_json::Value;
+
+use super::{paths, quoted_imports, Import, RepoIndex, SourceFile};
 
 static IMPORT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -26,6 +32,38 @@ const COMPILED: [(&str, &[&str]); 4] = [
     (".cjs", &[".cts"]),
 ];
 
+/// A package of the repository: its name, its `package.json` and its declared entry file.
+#[derive(Debug)]
+pub(super) struct Package {
+    name: String,
+    manifest: String,
+    entry: Option<String>,
+}
+
+/// The packages declared by the `package.json` files among `files` (those that parse).
+pub(super) fn packages(files: &[SourceFile<'_>]) -> Vec<Package> {
+    files
+        .iter()
+        .filter(|f| f.path == "package.json" || f.path.ends_with("/package.json"))
+        .filter_map(|f| {
+            let json: Value = serde_json::from_str(f.content).ok()?;
+            let name = json.get("name")?.as_str()?.to_owned();
+            let exports = json.get("exports").map(|e| e.get(".").unwrap_or(e));
+            let entry = [exports, exports.and_then(|e| e.get("import"))]
+                .into_iter()
+                .chain([exports.and_then(|e| e.get("default"))])
+                .chain([json.get("module"), json.get("main")])
+                .find_map(|v| v?.as_str().map(str::to_owned));
+            let manifest = f.path.to_owned();
+            Some(Package {
+                name,
+                manifest,
+                entry,
+            })
+        })
+        .collect()
+}
+
 pub(super) fn imports(
     code: &[u8],
     src: &str,
@@ -39,11 +77,43 @@ pub(super) fn imports(
 
 fn resolve(spec: &str, importer: &str, index: &RepoIndex<'_>) -> Option<u32> {
     let relative = spec == "." || spec == ".." || spec.starts_with("./") || spec.starts_with("../");
-    if !relative {
-        return None;
+    if relative {
+        resolve_path(&paths::join(paths::parent(importer), spec)?, index)
+    } else {
+        resolve_package(spec, importer, index)
     }
-    let base = paths::join(paths::parent(importer), spec)?;
-    let mut candidates = vec![base.clone()];
+}
+
+/// `name` or `name/sub` (`@scope/name/sub`) in the repository's package nearest the importer.
+fn resolve_package(spec: &str, importer: &str, index: &RepoIndex<'_>) -> Option<u32> {
+    let named = |p: &&Package| {
+        spec.strip_prefix(p.name.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
+    let manifests = index
+        .js_packages
+        .iter()
+        .filter(named)
+        .map(|p| p.manifest.as_str());
+    let nearest = paths::nearest(importer, manifests)?;
+    let package = index.js_packages.iter().find(|p| p.manifest == nearest)?;
+    let sub = spec[package.name.len()..].trim_start_matches('/');
+    let declared = package.entry.as_deref().filter(|_| sub.is_empty());
+    let target = if sub.is_empty() { "index" } else { sub };
+    let conventional = ["source/", "src/", ""].map(|root| format!("{root}{target}"));
+    let dir = paths::parent(&package.manifest);
+    declared
+        .into_iter()
+        .map(str::to_owned)
+        .chain(conventional)
+        .filter_map(|rel| paths::join(dir, &rel))
+        .find_map(|base| resolve_path(&base, index))
+}
+
+/// The file a path without extension or with a compiled one names (`x` -> `x.ts`,
+/// `x/index.js`, `x.js` -> `x.ts`).
+fn resolve_path(base: &str, index: &RepoIndex<'_>) -> Option<u32> {
+    let mut candidates = vec![base.to_owned()];
     candidates.extend(EXTENSIONS.iter().map(|ext| format!("{base}{ext}")));
     for (compiled, sources) in COMPILED {
         if let Some(stem) = base.strip_suffix(compiled) {
@@ -104,6 +174,33 @@ mod tests {
             ("a.ts", "./b.js", &["b.ts"]),
             ("a.ts", "./c", &["c.d.ts"]),
             ("b.ts", "./a", &["a.ts"]),
+        ]);
+        assert_eq!(edges(Lang::TypeScript, &repo), want);
+    }
+
+    #[test]
+    fn packages_of_the_repository_resolve_by_name() {
+        let repo = [
+            ("package.json", "{\"name\": \"ky\", \"author\": {\"name\": \"x\"}, \"exports\": {\".\": {\"default\": \"./distribution/index.js\"}}}"),
+            ("source/index.ts", ""),
+            ("source/core/constants.ts", ""),
+            ("test/a.ts", "import ky from 'ky';\nimport {x} from 'ky/core/constants';\nimport 'kyx';\n"),
+            ("web/package.json", "{\"name\": \"@acme/web\", \"main\": \"lib/main.js\"}"),
+            ("web/lib/main.js", "import ky from 'ky';\n"),
+            ("web/app.js", "require('@acme/web');\nrequire('@acme/web/lib/main.js');\n"),
+            ("broken/package.json", "{\"name\": "),
+        ];
+        let want = expect(&[
+            ("test/a.ts", "ky", &["source/index.ts"]),
+            (
+                "test/a.ts",
+                "ky/core/constants",
+                &["source/core/constants.ts"],
+            ),
+            ("test/a.ts", "kyx", &[]),
+            ("web/lib/main.js", "ky", &["source/index.ts"]),
+            ("web/app.js", "@acme/web", &["web/lib/main.js"]),
+            ("web/app.js", "@acme/web/lib/main.js", &["web/lib/main.js"]),
         ]);
         assert_eq!(edges(Lang::TypeScript, &repo), want);
     }

@@ -16,12 +16,20 @@ mod php;
 mod python;
 mod ruby;
 mod rust;
+mod types;
 
 use std::collections::HashMap;
 
 use regex::bytes::{Captures, Regex};
 
 use lexer::{syntaxes, Syntax};
+use types::TypeIndex;
+
+/// Files that are no source code of a supported language but that the resolvers read, by file
+/// name: they must reach the ordering even when the corpus drops them (`go.mod` gives the
+/// module path that Go imports start with, `Cargo.toml` and `package.json` the names of Rust
+/// crates and JavaScript packages).
+pub const MANIFEST_NAMES: [&str; 3] = ["go.mod", "Cargo.toml", "package.json"];
 
 /// Languages whose imports dsc understands, named as in GitHub Linguist (the `lang` column).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -119,10 +127,12 @@ pub struct Import {
 enum Scope {
     /// Java and Kotlin `package`.
     JvmPackage,
-    /// C# `namespace`.
+    /// C# `namespace` (of types only: `using` is resolved type by type).
     CsNamespace,
     /// PHP `namespace`.
     PhpNamespace,
+    /// A Go package, named by its directory.
+    GoPackage,
 }
 
 /// What resolution needs to know about a repository's files.
@@ -133,10 +143,13 @@ pub(crate) struct RepoIndex<'a> {
     by_file_name: HashMap<&'a str, Vec<u32>>,
     by_dir: HashMap<&'a str, Vec<u32>>,
     declared: HashMap<(Scope, String), Vec<u32>>,
+    types: TypeIndex,
     python_modules: HashMap<String, Vec<u32>>,
     python_root: Option<String>,
     /// `(module path, directory of its go.mod)`.
     go_modules: Vec<(String, &'a str)>,
+    rust_crates: Vec<rust::Crate>,
+    js_packages: Vec<javascript::Package>,
 }
 
 impl<'a> RepoIndex<'a> {
@@ -149,9 +162,12 @@ impl<'a> RepoIndex<'a> {
             by_file_name: HashMap::new(),
             by_dir: HashMap::new(),
             declared: HashMap::new(),
+            types: TypeIndex::default(),
             python_modules,
             python_root,
             go_modules: go::modules(files),
+            rust_crates: rust::crates(files),
+            js_packages: javascript::packages(files),
         };
         for (id, (file, code)) in (0u32..).zip(files.iter().zip(blanked)) {
             index.by_path.insert(file.path, id);
@@ -165,6 +181,9 @@ impl<'a> RepoIndex<'a> {
             if let (Some(lang), Some(code)) = (file.lang, code) {
                 for (scope, name) in declarations(lang, code) {
                     index.declared.entry((scope, name)).or_default().push(id);
+                }
+                for (scope, namespace, name) in type_declarations(lang, file.path, code) {
+                    index.types.add(scope, namespace, name, id);
                 }
             }
         }
@@ -221,16 +240,28 @@ fn declarations(lang: Lang, code: &[u8]) -> Vec<(Scope, String)> {
             .map(|p| (Scope::JvmPackage, p))
             .into_iter()
             .collect(),
-        Lang::CSharp => csharp::namespaces(code)
-            .into_iter()
-            .map(|n| (Scope::CsNamespace, n))
-            .collect(),
         Lang::Php => php::namespace(code)
             .map(|n| (Scope::PhpNamespace, n))
             .into_iter()
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// `(scope, namespace, name)` of the types (Go: top-level names) a file declares, for
+/// [`types`].
+fn type_declarations(lang: Lang, path: &str, code: &[u8]) -> Vec<(Scope, String, String)> {
+    let (scope, types) = match lang {
+        Lang::Java => (Scope::JvmPackage, jvm::types(code, false)),
+        Lang::Kotlin => (Scope::JvmPackage, jvm::types(code, true)),
+        Lang::CSharp => (Scope::CsNamespace, csharp::types(code)),
+        Lang::Go => (Scope::GoPackage, go::declarations(path, code)),
+        _ => return Vec::new(),
+    };
+    types
+        .into_iter()
+        .map(|(namespace, name)| (scope, namespace, name))
+        .collect()
 }
 
 /// The text between the quote at `open` and its closing quote (`>` for `<`), read from the
@@ -299,9 +330,9 @@ fn file_imports(
         Lang::Java => jvm::imports(code, false, importer, index),
         Lang::Kotlin => jvm::imports(code, true, importer, index),
         Lang::C | Lang::Cpp => c_family::imports(code, src, importer, index),
-        Lang::CSharp => csharp::imports(code, index),
+        Lang::CSharp => csharp::imports(code, importer, index),
         Lang::JavaScript | Lang::TypeScript => javascript::imports(code, src, importer, index),
-        Lang::Go => go::imports(code, src, index),
+        Lang::Go => go::imports(code, src, importer, index),
         Lang::Rust => rust::imports(code, importer, index),
         Lang::Php => php::imports(code, src, importer, index),
         Lang::Ruby => ruby::imports(code, src, importer, index),

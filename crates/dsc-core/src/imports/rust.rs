@@ -1,12 +1,14 @@
 //! Rust: `mod m;` declarations and `use` paths that start at `crate::`, `self::`, `super::`
 //! or name a child module; brace groups (`use crate::{a::X, b::{c, d}}`) are expanded.
-//! Paths that start with another crate's name have no target.
+//! A path that starts with the name of a crate of the repository (its `Cargo.toml`: tests,
+//! examples and sibling crates of a workspace name it so) resolves inside that crate; other
+//! crates' paths have no target.
 
 use std::sync::LazyLock;
 
 use regex::bytes::Regex;
 
-use super::{paths, Import, RepoIndex};
+use super::{paths, Import, RepoIndex, SourceFile};
 
 /// Optional attributes and visibility before the item, as in `#[cfg(test)] pub(crate) mod x;`.
 const ITEM_PREFIX: &str = r"(?m)^[ \t]*(?:#\[[^\]\n]*\][ \t]*)*(?:pub(?:\([^)]*\))?[ \t]+)?";
@@ -16,6 +18,62 @@ static MOD: LazyLock<Regex> = LazyLock::new(|| {
 });
 static USE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(&format!(r"{ITEM_PREFIX}use[ \t]+([^;]+);")).expect("valid regex"));
+/// A `Cargo.toml` section header, and a `key = "value"` line.
+static SECTION: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?m)^[ \t]*\[([\w.-]+)\][ \t]*$").expect("valid regex"));
+static KEY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?m)^[ \t]*(name|path)[ \t]*=[ \t]*"([^"\n]*)""#).expect("valid regex")
+});
+
+/// A library crate of the repository: the name `use` paths start with, and its root file.
+#[derive(Debug)]
+pub(super) struct Crate {
+    name: String,
+    root: String,
+}
+
+/// The library crates declared by the `Cargo.toml` files among `files`.
+pub(super) fn crates(files: &[SourceFile<'_>]) -> Vec<Crate> {
+    files
+        .iter()
+        .filter(|f| f.path == "Cargo.toml" || f.path.ends_with("/Cargo.toml"))
+        .filter_map(|f| library(f.path, f.content))
+        .collect()
+}
+
+/// `[lib] name` or else `[package] name` (dashes become underscores, as in `use`), and
+/// `[lib] path` or else `src/lib.rs`.
+fn library(manifest: &str, content: &str) -> Option<Crate> {
+    let (mut package_name, mut lib_name, mut lib_path) = (None, None, None);
+    let text = content.as_bytes();
+    let sections: Vec<(usize, &[u8])> = SECTION
+        .captures_iter(text)
+        .filter_map(|c| Some((c.get(0)?.end(), c.get(1)?.as_bytes())))
+        .collect();
+    for caps in KEY.captures_iter(text) {
+        let (Some(key), Some(value)) = (caps.get(1), caps.get(2)) else {
+            continue;
+        };
+        let section = sections
+            .iter()
+            .take_while(|(end, _)| *end <= key.start())
+            .last()
+            .map(|(_, name)| *name);
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        match (section, key.as_bytes()) {
+            (Some(b"package"), b"name") => package_name = package_name.or(Some(value)),
+            (Some(b"lib"), b"name") => lib_name = lib_name.or(Some(value)),
+            (Some(b"lib"), b"path") => lib_path = lib_path.or(Some(value)),
+            _ => {}
+        }
+    }
+    let name = lib_name.or(package_name)?.replace('-', "_");
+    let root = paths::join(
+        paths::parent(manifest),
+        lib_path.as_deref().unwrap_or("src/lib.rs"),
+    )?;
+    Some(Crate { name, root })
+}
 
 pub(super) fn imports(code: &[u8], importer: &str, index: &RepoIndex<'_>) -> Vec<Import> {
     let here = module_dir(importer);
@@ -108,12 +166,29 @@ fn resolve(path: &[String], importer: &str, here: &str, index: &RepoIndex<'_>) -
             }
             (dir.to_owned(), &path[supers..], 0)
         }
-        // A child module of the current one; anything else is another crate.
-        _ => (here.to_owned(), path, 1),
+        // A child module of the current one, else a crate of the repository or elsewhere.
+        _ => {
+            let child = (1..=path.len())
+                .rev()
+                .find_map(|k| module_file(here, &path[..k], index));
+            return child.or_else(|| in_crate(path, importer, index));
+        }
     };
     (min_depth..=rest.len())
         .rev()
         .find_map(|k| module_file(&base, &rest[..k], index))
+}
+
+/// `name::a::b` inside the repository's crate `name` nearest to the importer.
+fn in_crate(path: &[String], importer: &str, index: &RepoIndex<'_>) -> Option<u32> {
+    let (name, rest) = path.split_first()?;
+    let roots = index.rust_crates.iter().filter(|c| &c.name == name);
+    let root = paths::nearest(importer, roots.map(|c| c.root.as_str()))?;
+    let base = paths::parent(root);
+    (1..=rest.len())
+        .rev()
+        .find_map(|k| module_file(base, &rest[..k], index))
+        .or_else(|| index.id(root))
 }
 
 /// The file of the module at `base/segments` (`x.rs`, `x/mod.rs`, or a crate root).
@@ -191,6 +266,11 @@ mod tests {
             ("src/net/mod.rs", "mod tcp;\nuse crate::util::{self, helper};\nuse super::util::helper as h;\n"),
             ("src/net/tcp.rs", "use super::super::util;\nuse super::Client;\nfn f<'a>(x: &'a str) -> &'a str { x }\nuse crate::{\n    net::tcp,\n};\n"),
             ("src/util.rs", "const S: &str = \"use crate::net;\";\n"),
+            ("Cargo.toml", "[package]\nname = \"my-lib\"\n\n[dependencies]\nserde = { version = \"1\" }\n"),
+            ("tests/api.rs", "use my_lib::net::Client;\nuse my_lib::Thing;\nuse serde::Serialize;\n"),
+            ("helper/Cargo.toml", "[package]\nname = \"helper-crate\"\n[lib]\nname = \"helper\"\npath = \"helper.rs\"\n"),
+            ("helper/helper.rs", "use my_lib::util;\n"),
+            ("helper/user.rs", "use helper::X;\n"),
         ];
         let want = expect(&[
             ("src/lib.rs", "mod net", &["src/net/mod.rs"]),
@@ -212,6 +292,11 @@ mod tests {
             ("src/net/tcp.rs", "super::super::util", &["src/util.rs"]),
             ("src/net/tcp.rs", "super::Client", &["src/net/mod.rs"]),
             ("src/net/tcp.rs", "crate::{ net::tcp, }", &[]),
+            ("tests/api.rs", "my_lib::net::Client", &["src/net/mod.rs"]),
+            ("tests/api.rs", "my_lib::Thing", &["src/lib.rs"]),
+            ("tests/api.rs", "serde::Serialize", &[]),
+            ("helper/helper.rs", "my_lib::util", &["src/util.rs"]),
+            ("helper/user.rs", "helper::X", &["helper/helper.rs"]),
         ]);
         assert_eq!(edges(Lang::Rust, &repo), want);
     }
