@@ -25,26 +25,41 @@ pub(crate) struct Syntax {
 
 /// Returns `src` with comments and string contents replaced by spaces (newlines kept).
 pub(crate) fn blank(src: &str, syntax: &Syntax) -> Vec<u8> {
-    let bytes = src.as_bytes();
+    blank_bytes(src.as_bytes(), syntax, true)
+}
+
+/// Returns `src` with only its comments replaced by spaces (newlines kept): strings are still
+/// lexed, so a `#` or `//` inside one starts no comment, but their contents stay. Any bytes,
+/// not only UTF-8: decontamination scans files as they are.
+pub(crate) fn blank_comments(src: &[u8], syntax: &Syntax) -> Vec<u8> {
+    blank_bytes(src, syntax, false)
+}
+
+fn blank_bytes(bytes: &[u8], syntax: &Syntax, blank_literals: bool) -> Vec<u8> {
     let mut out = bytes.to_vec();
     let mut i = 0;
     while i < bytes.len() {
         let rest = &bytes[i..];
-        i = if syntax
+        let (end, literal) = if syntax
             .line_comments
             .iter()
             .any(|c| rest.starts_with(c.as_bytes()))
         {
-            blank_line_comment(bytes, &mut out, i)
+            (blank_line_comment(bytes, &mut out, i), false)
         } else if let Some((open, close)) = block_opening(syntax, rest) {
-            blank_block_comment(bytes, &mut out, i, open, close, syntax.nested_blocks)
+            let end = blank_block_comment(bytes, &mut out, i, open, close, syntax.nested_blocks);
+            (end, false)
         } else if syntax.quotes.contains(&bytes[i]) {
-            blank_string(bytes, &mut out, i, syntax)
+            (blank_string(bytes, &mut out, i, syntax), true)
         } else if syntax.char_literals && bytes[i] == b'\'' {
-            blank_char_literal(bytes, &mut out, i)
+            (blank_char_literal(bytes, &mut out, i), true)
         } else {
-            i + 1
+            (i + 1, false)
         };
+        if literal && !blank_literals {
+            out[i..end].copy_from_slice(&bytes[i..end]);
+        }
+        i = end;
     }
     out
 }
@@ -200,6 +215,16 @@ pub(crate) mod syntaxes {
         line_comments: &["//", "#"],
         ..JAVASCRIPT
     };
+    /// POSIX shells: `#` comments (decontamination of MultiPL-E's Bash translations).
+    pub(crate) const SHELL: Syntax = Syntax {
+        line_comments: &["#"],
+        block_comment: None,
+        nested_blocks: false,
+        quotes: b"\"'",
+        char_literals: false,
+        triple_quotes: false,
+        verbatim_prefix: None,
+    };
     /// Ruby's `=begin`/`=end` blocks must start a line: the newline is part of the delimiter.
     pub(crate) const RUBY: Syntax = Syntax {
         line_comments: &["#"],
@@ -274,6 +299,22 @@ mod tests {
         assert_eq!(
             out,
             "a\n      \n                    \n    \nrequire_relative ' '"
+        );
+    }
+
+    #[test]
+    fn blank_comments_keeps_strings_and_their_comment_markers() {
+        let src = b"x = '# not a comment'  # a comment\ny = \"//\" // gone";
+        let out = blank_comments(src, &PYTHON);
+        let kept = format!(
+            "x = '# not a comment'{}\ny = \"//\" // gone",
+            " ".repeat(13)
+        );
+        assert_eq!(out, kept.as_bytes());
+        let out = blank_comments(&src[..], &C_LIKE);
+        assert_eq!(
+            out,
+            b"x = '# not a comment'  # a comment\ny = \"//\"        "
         );
     }
 

@@ -10,7 +10,7 @@ mod csharp;
 mod go;
 mod javascript;
 mod jvm;
-mod lexer;
+pub(crate) mod lexer;
 mod paths;
 mod php;
 mod python;
@@ -92,7 +92,7 @@ impl Lang {
         }
     }
 
-    fn syntax(self) -> &'static Syntax {
+    pub(crate) fn syntax(self) -> &'static Syntax {
         match self {
             Lang::Python => &syntaxes::PYTHON,
             Lang::Rust | Lang::Kotlin => &syntaxes::NESTED_C_LIKE,
