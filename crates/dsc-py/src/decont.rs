@@ -8,7 +8,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
-use dsc_core::decont::{fingerprint, BenchmarkItem, Contamination, DecontConfig, DecontIndex};
+use dsc_core::decont::{
+    fingerprint, BenchmarkField, BenchmarkRecord, Contamination, DecontConfig, DecontIndex,
+};
 use polars::prelude::*;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -18,7 +20,7 @@ use serde::Deserialize;
 
 use crate::input::bytes_rows;
 
-/// Every index built in this process, by content key. Equal items give the same key, so
+/// Every index built in this process, by content key. Equal records give the same key, so
 /// building the same index again reuses it instead of growing the registry.
 static INDEXES: LazyLock<Mutex<HashMap<String, Arc<DecontIndex>>>> =
     LazyLock::new(Default::default);
@@ -29,7 +31,10 @@ fn registry() -> Result<std::sync::MutexGuard<'static, HashMap<String, Arc<Decon
         .map_err(|_| "the decontamination index registry is poisoned".to_owned())
 }
 
-/// A hashed n-gram index over benchmark items `(benchmark, item_id, text)`.
+/// A record as Python passes it: `(benchmark, id, [(field, lang, text), ...])`.
+type RecordRow = (String, String, Vec<(String, Option<String>, String)>);
+
+/// A hashed n-gram index over benchmark records.
 #[pyclass(name = "DecontIndex", module = "dsc._dsc", frozen)]
 #[derive(Debug)]
 pub struct PyDecontIndex {
@@ -40,32 +45,35 @@ pub struct PyDecontIndex {
 #[pymethods]
 impl PyDecontIndex {
     #[new]
-    #[pyo3(signature = (items, *, ngram, min_exact_tokens, skip_numeric_windows))]
+    #[pyo3(signature = (records, *, ngram, min_distinct_words, generic_share))]
     fn new(
         py: Python<'_>,
-        items: Vec<(String, String, String)>,
+        records: Vec<RecordRow>,
         ngram: usize,
-        min_exact_tokens: usize,
-        skip_numeric_windows: bool,
+        min_distinct_words: usize,
+        generic_share: f64,
     ) -> PyResult<Self> {
         let config = DecontConfig {
             ngram,
-            min_exact_tokens,
-            skip_numeric_windows,
+            min_distinct_words,
+            generic_share,
         };
         config
             .validate()
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let items: Vec<BenchmarkItem> = items
+        let records: Vec<BenchmarkRecord> = records
             .into_iter()
-            .map(|(benchmark, item_id, text)| BenchmarkItem {
+            .map(|(benchmark, id, fields)| BenchmarkRecord {
                 benchmark,
-                item_id,
-                text,
+                id,
+                fields: fields
+                    .into_iter()
+                    .map(|(name, lang, text)| BenchmarkField { name, lang, text })
+                    .collect(),
             })
             .collect();
-        let key = format!("{:016x}", fingerprint(&items, config));
-        let index = py.detach(|| lookup_or_build(&key, items, config))?;
+        let key = format!("{:016x}", fingerprint(&records, config));
+        let index = py.detach(|| lookup_or_build(&key, records, config))?;
         Ok(Self { key, index })
     }
 
@@ -75,48 +83,67 @@ impl PyDecontIndex {
         &self.key
     }
 
-    /// Counts of items indexed by n-grams, exactly, or skipped, of windows skipped as
-    /// numbers only, and of distinct windows indexed.
+    /// Counts of records and fields, of distinct grams indexed, of grams left out as
+    /// generic, and of records no file can match.
     #[getter]
     fn stats(&self) -> HashMap<&'static str, usize> {
         let s = self.index.stats();
         HashMap::from([
-            ("items", s.items),
-            ("gram_items", s.gram_items),
-            ("exact_items", s.exact_items),
-            ("skipped_items", s.skipped_items),
-            ("numeric_windows", s.numeric_windows),
+            ("records", s.records),
+            ("fields", s.fields),
             ("windows", s.windows),
+            ("generic_windows", s.generic_windows),
+            ("unmatchable_records", s.unmatchable_records),
         ])
     }
 
-    fn __len__(&self) -> usize {
-        self.index.items().len()
+    /// `(benchmark, id)` of every record with no identifying gram, in order.
+    #[getter]
+    fn unmatchable(&self) -> Vec<(String, String)> {
+        let records = self.index.records();
+        self.index
+            .unmatchable()
+            .iter()
+            .map(|&r| (records[r].benchmark.clone(), records[r].id.clone()))
+            .collect()
     }
 
-    /// The first match in `text`: `(benchmark, item_id, start, end)` byte span, or None.
-    fn scan(&self, py: Python<'_>, text: &[u8]) -> Option<(String, String, usize, usize)> {
-        let hit = py.detach(|| self.index.scan(text))?;
-        let item = &self.index.items()[hit.item];
-        Some((
-            item.benchmark.clone(),
-            item.item_id.clone(),
-            hit.start,
-            hit.end,
-        ))
+    fn __len__(&self) -> usize {
+        self.index.records().len()
     }
+
+    /// The first match in `text` (in language `lang`, None for prose): `(benchmark,
+    /// item_id, start, end)` byte span, or None.
+    #[pyo3(signature = (text, lang=None))]
+    fn scan(
+        &self,
+        py: Python<'_>,
+        text: &[u8],
+        lang: Option<&str>,
+    ) -> Option<(String, String, usize, usize)> {
+        let hit = py.detach(|| self.index.scan(text, lang))?;
+        let (benchmark, item_id) = describe(&self.index, &hit);
+        Some((benchmark.to_owned(), item_id, hit.start, hit.end))
+    }
+}
+
+/// The benchmark of a match and its item id, `record:field` (`HumanEval/0:prompt`).
+fn describe<'a>(index: &'a DecontIndex, hit: &Contamination) -> (&'a str, String) {
+    let record = &index.records()[hit.record];
+    let field = &record.fields[hit.field].name;
+    (&record.benchmark, format!("{}:{field}", record.id))
 }
 
 fn lookup_or_build(
     key: &str,
-    items: Vec<BenchmarkItem>,
+    records: Vec<BenchmarkRecord>,
     config: DecontConfig,
 ) -> PyResult<Arc<DecontIndex>> {
     if let Some(index) = registry().map_err(PyRuntimeError::new_err)?.get(key) {
         return Ok(Arc::clone(index));
     }
     let index = Arc::new(
-        DecontIndex::build(items, config).map_err(|e| PyValueError::new_err(e.to_string()))?,
+        DecontIndex::build(records, config).map_err(|e| PyValueError::new_err(e.to_string()))?,
     );
     let mut indexes = registry().map_err(PyRuntimeError::new_err)?;
     Ok(Arc::clone(indexes.entry(key.to_owned()).or_insert(index)))
@@ -143,8 +170,9 @@ fn decont_type(input_fields: &[Field]) -> PolarsResult<Field> {
     ))
 }
 
-/// Scan each file (String or Binary) against the registered index: the contaminated flag,
-/// the first matching item and the matched byte span and its text (null when clean).
+/// Scan each file (String or Binary; a second input, when given, is its language) against
+/// the registered index: the contaminated flag, the first matching item and the matched byte
+/// span and its text (null when clean).
 #[polars_expr(output_type_func=decont_type)]
 fn decontaminate_expr(inputs: &[Series], kwargs: DecontKwargs) -> PolarsResult<Series> {
     let index = registry()
@@ -155,19 +183,25 @@ fn decontaminate_expr(inputs: &[Series], kwargs: DecontKwargs) -> PolarsResult<S
             polars_err!(ComputeError: "no decontamination index with key {} in this process: build a DecontIndex first", kwargs.index_key)
         })?;
     let texts: Vec<Option<&[u8]>> = bytes_rows(&inputs[0])?.collect();
+    let langs: Vec<Option<&str>> = match inputs.get(1) {
+        Some(lang) => lang.str()?.iter().collect(),
+        None => vec![None; texts.len()],
+    };
+    polars_ensure!(langs.len() == texts.len(), ShapeMismatch: "the language column must be as long as the text column");
     let hits: Vec<Option<Option<Contamination>>> = texts
         .par_iter()
-        .map(|text| text.map(|t| index.scan(t)))
+        .zip(&langs)
+        .map(|(text, lang)| text.map(|t| index.scan(t, *lang)))
         .collect();
-    let item = |h: &Option<Option<Contamination>>| h.flatten().map(|c| &index.items()[c.item]);
+    let described: Vec<Option<(&str, String)>> = hits
+        .iter()
+        .map(|h| h.flatten().map(|c| describe(&index, &c)))
+        .collect();
     let contaminated: BooleanChunked = hits.iter().map(|h| h.map(|c| c.is_some())).collect();
-    let benchmark: StringChunked = hits
+    let benchmark: StringChunked = described.iter().map(|d| d.as_ref().map(|d| d.0)).collect();
+    let item_id: StringChunked = described
         .iter()
-        .map(|h| item(h).map(|i| i.benchmark.as_str()))
-        .collect();
-    let item_id: StringChunked = hits
-        .iter()
-        .map(|h| item(h).map(|i| i.item_id.as_str()))
+        .map(|d| d.as_ref().map(|d| d.1.as_str()))
         .collect();
     let start: UInt64Chunked = hits
         .iter()
