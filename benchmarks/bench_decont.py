@@ -19,8 +19,8 @@ import time
 
 import polars as pl
 
-from dsc.benchmark_sources import load_items, standard_sources
-from dsc.decontaminate import build_index, decontaminate
+from dsc.benchmark_sources import load_records
+from dsc.decontaminate import DecontConfig, build_index, decontaminate
 from dsc.filters import detect_language
 from dsc.sources import machine_repositories, read_repositories
 
@@ -49,11 +49,11 @@ def main() -> None:
     parser.add_argument("--anchor-mb", type=float, default=1.0, help="MB for the slow anchor")
     args = parser.parse_args()
 
-    items = load_items(standard_sources(["humaneval", "mbpp", "gsm8k", "math"]))
+    records = load_records(DecontConfig().sources)
     t0 = time.perf_counter()
-    index = build_index(items)
+    index = build_index(records)
     build_s = time.perf_counter() - t0
-    print(f"index: {len(items)} items, {index.stats}, built in {build_s:.2f} s")
+    print(f"index: {len(records)} records, {index.stats}, built in {build_s:.2f} s")
 
     files = real_code(args.mb)
     total = files["raw"].bin.size().sum()
@@ -62,7 +62,8 @@ def main() -> None:
     )
 
     t0 = time.perf_counter()
-    out = decontaminate(files.lazy().select("raw"), index).select("contaminated").collect()
+    out = decontaminate(files.lazy().select("raw", "lang"), index, lang="lang")
+    out = out.select("contaminated").collect()
     fast_s = time.perf_counter() - t0
     fast = total / MB / fast_s
     flagged = out["contaminated"].sum()
@@ -73,7 +74,7 @@ def main() -> None:
     sample = files.gather_every(step)
     contents = [raw.decode("utf-8", errors="replace") for raw in sample["raw"]]
     sample_mb = sum(len(raw) for raw in sample["raw"]) / MB
-    strings = [item.text for item in items if item.text.strip()]
+    strings = [f.text for record in records for f in record.fields if f.text.strip()]
     t0 = time.perf_counter()
     anchor_flagged = bigcode_style(contents, strings)
     slow_s = time.perf_counter() - t0

@@ -43,22 +43,24 @@ class UnionFind:
     def components(self) -> tuple[pl.Series, dict[str, Any]]: ...
 
 class DecontIndex:
-    """A hashed n-gram index over benchmark items ``(benchmark, item_id, text)``."""
+    """A hashed n-gram index over benchmark records ``(benchmark, id, [(field, lang, text)])``."""
 
     def __new__(
         cls,
-        items: list[tuple[str, str, str]],
+        records: list[tuple[str, str, list[tuple[str, str | None, str]]]],
         *,
         ngram: int,
-        min_exact_tokens: int,
-        skip_numeric_windows: bool,
+        min_distinct_words: int,
+        generic_share: float,
     ) -> DecontIndex: ...
     @property
     def key(self) -> str: ...
     @property
     def stats(self) -> dict[str, int]: ...
+    @property
+    def unmatchable(self) -> list[tuple[str, str]]: ...
     def __len__(self) -> int: ...
-    def scan(self, text: bytes) -> tuple[str, str, int, int] | None: ...
+    def scan(self, text: bytes, lang: str | None = None) -> tuple[str, str, int, int] | None: ...
 
 # Repository-level ordering (crates/dsc-py/src/ordering.rs; typed wrappers in dsc.ordering).
 def import_languages() -> list[str]: ...

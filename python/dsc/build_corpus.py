@@ -127,7 +127,7 @@ def file_stages(
     text = checked.lazy().filter("keep").with_columns(content=content).drop("raw")
     screened = screen(text, cfg.screen, column="content")
     checked_text = decontaminate(
-        screened, _decont_index(cfg.decontaminate, benchmarks), column="content"
+        screened, _decont_index(cfg.decontaminate, benchmarks), column="content", lang="lang"
     )
     late_reason = pl.coalesce(
         pl.col("screen_reason"), pl.when(pl.col(CONTAMINATED)).then(pl.lit(CONTAMINATED))

@@ -1,38 +1,51 @@
 """Decontamination against the benchmarks (PAPER.md §1 stage 5).
 
-A file is contaminated when it shares any 10-gram with a benchmark item (a HumanEval prompt,
-solution or test; an MBPP description, solution or test list; a GSM8K question or answer; a
-MATH problem or solution); an item shorter than 10 grams but at least 3 long is matched as a
-whole. Grams are word tokens: runs of letters, digits, ``_`` and non-ASCII characters, with
-whitespace and punctuation only separating them, so reindenting, reformatting, blank lines
-and CRLF do not hide a leak (details and the reasons in ``dsc-core``'s ``decont`` module).
-Windows made only of numbers are not indexed (``skip_numeric_windows``): number runs in
-benchmark tests also fill tables and ranges of unrelated code and prove nothing.
+The paper removes a file that shares any 10-gram with a test item. Here a gram is 10 words
+*and the punctuation between them*, read after comments are stripped, and only grams that
+identify their record are indexed (the rule and its reasons in ``dsc-core``'s ``decont``
+module):
 
-Measured on CPython 3.11's standard library (1,790 ``.py`` files, none of which should be
-contaminated): 2.9 % of the files share text with an item under these rules; 4.9 % without
-``skip_numeric_windows``; 1.3 % with ``min_exact_tokens=10`` (no short-item matching: the
-3-token HumanEval solution ``return x + y`` alone flags 28 files). What remains is mostly
-boilerplate such as MBPP's ``def __init__(self, a, b): self.a = a; self.b = b``. Planted
-solutions of HumanEval and MBPP (1,138), reindented, respaced, with blank and comment lines
-and CRLF, are all found (``tests/test_decontaminate.py``).
+- operators and punctuation count: ``return x, y`` does not match ``return x + y``;
+  whitespace does not count, so reindenting, respacing, blank lines and CRLF hide nothing;
+- comments are stripped on both sides, in the benchmark's language and in the file's
+  (``lang``), so a comment can neither hide a leak nor make one; an escape such as ``\\n``
+  is punctuation, not the word ``n``;
+- a word held by more than ``generic_share`` (5 %) of its benchmark's records is generic
+  (``for``, ``range``, ``i``, ``0``, ``the``, a harness every test shares); a gram is indexed
+  only with at least ``min_distinct_words`` (3) distinct words that are not;
+- a record's fields are indexed as one text, so a short item (HumanEval/53's solution
+  ``return x + y``) is matched only inside its prompt or tests, never alone. The paper's exact
+  match of items of 3-9 grams is dropped.
+
+The index covers every benchmark the evals package scores (:data:`DEFAULT_BENCHMARKS`).
+Measured (``tests/test_decontaminate.py``; before: the paper's rule on HumanEval, MBPP, GSM8K
+and MATH): on ``../shared/repos`` 2 of 3,116 clean files flagged (before 4); on this
+machine's standard library and site-packages (the README's default input) 51 of 23,159
+(0.22 %; before 334, 1.44 %); planted leaks of every record of every benchmark, reformatted,
+with comments added and removed, inside real files of their language: 23,126 of 23,197
+found (99.7 %; before 75.2 %). What is still flagged is text the benchmarks quote from public
+code (tracebacks and library docs in DS-1000 prompts, MBPP's ``def __init__(self, a, b)``);
+what is missed are records too small to identify once comments are stripped.
 
 The index is built once per process in Rust (:class:`dsc._dsc.DecontIndex`); each file is then
-scanned in one pass whose cost does not depend on the number of items. The stage adds audit
+scanned in one pass whose cost does not depend on the number of records. The stage adds audit
 columns and removes nothing:
 
 - ``contaminated``: the flag (null for a null file);
-- ``decont_benchmark``, ``decont_item_id``: the first item the file shares text with;
+- ``decont_benchmark``, ``decont_item_id``: the record and field the first shared gram starts
+  in (``HumanEval/0:prompt``);
 - ``decont_span_start``, ``decont_span_end``, ``decont_span_text``: the file's matched bytes,
-  from the first shared window to the end of the run of shared windows that follows it.
+  from the first shared gram to the end of the run of shared grams that follows it.
 
 >>> import polars as pl
->>> from dsc.benchmark_sources import BenchmarkItem
->>> from dsc.decontaminate import build_index, decontaminate
->>> solution = "def add(a, b):\\n    total = a + b\\n    return total if total else a - b\\n"
->>> index = build_index([BenchmarkItem("toy", "0:solution", solution)])
->>> files = pl.LazyFrame({"raw": [b"print('hi')\\n", b"x = 1\\n" + solution.encode()]})
->>> decontaminate(files, index).select("contaminated", "decont_item_id").collect()
+>>> from dsc.benchmark_sources import BenchmarkField, BenchmarkRecord
+>>> from dsc.decontaminate import DecontConfig, build_index, decontaminate
+>>> solution = "def add(a, b):\\n    total = a + b  # sum\\n    return total if total else a - b\\n"
+>>> record = BenchmarkRecord("toy", "0", (BenchmarkField("solution", "Python", solution),))
+>>> index = build_index([record])
+>>> leak = b"x = 1\\n" + solution.replace("# sum", "# add them").encode()
+>>> files = pl.LazyFrame({"raw": [b"print('hi')\\n", leak], "lang": ["Python", "Python"]})
+>>> decontaminate(files, index, lang="lang").select("contaminated", "decont_item_id").collect()
 shape: (2, 2)
 ┌──────────────┬────────────────┐
 │ contaminated ┆ decont_item_id │
@@ -55,9 +68,10 @@ import polars as pl
 from dsc._dsc import DecontIndex
 from dsc._plugin import plugin_expr, to_expr
 from dsc.benchmark_sources import (
-    BenchmarkItem,
+    STANDARD_SOURCES,
+    BenchmarkRecord,
     BenchmarkSource,
-    load_items,
+    load_records,
     locate,
     standard_sources,
 )
@@ -73,27 +87,36 @@ AUDIT_COLUMNS = (
 )
 
 
+#: Every benchmark the evals package scores (PAPER.md names HumanEval, MBPP, GSM8K, MATH).
+DEFAULT_BENCHMARKS = tuple(STANDARD_SOURCES)
+
+
 @dataclass(frozen=True)
 class DecontConfig:
-    """Which benchmarks are indexed and how; the defaults are the paper's."""
+    """Which benchmarks are indexed and how."""
 
-    benchmarks: tuple[str, ...] = ("humaneval", "mbpp", "gsm8k", "math")
+    benchmarks: tuple[str, ...] = DEFAULT_BENCHMARKS
     extra_sources: tuple[BenchmarkSource, ...] = ()  # e.g. dsc.benchmark_sources.user_source
-    ngram: int = 10  # a shared window of this many tokens marks a file
-    min_exact_tokens: int = 3  # shorter items are too generic and are skipped
-    skip_numeric_windows: bool = True  # windows of numbers only are not evidence of a leak
+    ngram: int = 10  # a shared gram of this many words (and the punctuation between) marks a file
+    min_distinct_words: int = 1  # an indexed gram holds this many distinct non-generic words
+    generic_share: float = 0.05  # a word in more of its benchmark's records is generic
     benchmarks_dir: str | None = None  # local copies; else DSC_BENCHMARKS_DIR, else download
     sources: tuple[BenchmarkSource, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not 1 <= self.ngram <= 63:
+        if not 1 <= self.ngram <= 64:
             raise ValueError(
-                f"invalid decontamination config: ngram must be in 1..=63, got {self.ngram}"
+                f"invalid decontamination config: ngram must be in 1..=64, got {self.ngram}"
             )
-        if not 1 <= self.min_exact_tokens <= self.ngram:
+        if not 0 <= self.min_distinct_words <= self.ngram:
             raise ValueError(
-                "invalid decontamination config: min_exact_tokens must be in 1..=ngram, "
-                f"got {self.min_exact_tokens}"
+                "invalid decontamination config: min_distinct_words must be in 0..=ngram, "
+                f"got {self.min_distinct_words}"
+            )
+        if not 0 < self.generic_share <= 1:
+            raise ValueError(
+                "invalid decontamination config: generic_share must be in (0, 1], "
+                f"got {self.generic_share}"
             )
         if not self.benchmarks and not self.extra_sources:
             raise ValueError("invalid decontamination config: no benchmark to index")
@@ -101,23 +124,25 @@ class DecontConfig:
         object.__setattr__(self, "sources", sources)
 
 
-def build_index(items: Iterable[BenchmarkItem], cfg: DecontConfig | None = None) -> DecontIndex:
-    """Index ``items`` with the gram settings of ``cfg`` (default: the paper's). Where items
-    share a window, the first in order is reported."""
+def build_index(records: Iterable[BenchmarkRecord], cfg: DecontConfig | None = None) -> DecontIndex:
+    """Index ``records`` with the gram settings of ``cfg`` (default: :class:`DecontConfig`).
+    Where records share a gram, the first in order is reported."""
     cfg = cfg or DecontConfig()
-    rows = [(item.benchmark, item.item_id, item.text) for item in items]
+    rows = [
+        (record.benchmark, record.record_id, [tuple(f) for f in record.fields])
+        for record in records
+    ]
     return DecontIndex(
         rows,
         ngram=cfg.ngram,
-        min_exact_tokens=cfg.min_exact_tokens,
-        skip_numeric_windows=cfg.skip_numeric_windows,
+        min_distinct_words=cfg.min_distinct_words,
+        generic_share=cfg.generic_share,
     )
 
 
 def index_from_config(cfg: DecontConfig) -> DecontIndex:
     """Load the configured benchmarks and index them."""
-    items = load_items(cfg.sources, benchmarks_dir=cfg.benchmarks_dir)
-    return build_index(items, cfg)
+    return build_index(load_records(cfg.sources, benchmarks_dir=cfg.benchmarks_dir), cfg)
 
 
 def benchmark_fingerprint(cfg: DecontConfig) -> str:
@@ -130,19 +155,28 @@ def benchmark_fingerprint(cfg: DecontConfig) -> str:
     return digest.hexdigest()
 
 
-def contamination(raw: str | pl.Expr, index: DecontIndex) -> pl.Expr:
-    """Per file (String or Binary), a struct: ``contaminated``, ``benchmark``, ``item_id``,
-    ``span_start``, ``span_end``, ``span_text`` (null fields when clean)."""
-    return plugin_expr("decontaminate_expr", to_expr(raw), {"index_key": index.key})
+def contamination(
+    raw: str | pl.Expr, index: DecontIndex, lang: str | pl.Expr | None = None
+) -> pl.Expr:
+    """Per file (String or Binary) in language ``lang`` (Linguist names; None: no comments are
+    stripped), a struct: ``contaminated``, ``benchmark``, ``item_id``, ``span_start``,
+    ``span_end``, ``span_text`` (null fields when clean)."""
+    args = [to_expr(raw)] if lang is None else [to_expr(raw), to_expr(lang)]
+    return plugin_expr("decontaminate_expr", args, {"index_key": index.key})
 
 
 def decontaminate(
-    lf: pl.LazyFrame, index: DecontIndex | DecontConfig, *, column: str = "raw"
+    lf: pl.LazyFrame,
+    index: DecontIndex | DecontConfig,
+    *,
+    column: str = "raw",
+    lang: str | None = None,
 ) -> pl.LazyFrame:
-    """Stage 5 over a frame with a ``column`` of file contents: adds :data:`AUDIT_COLUMNS`."""
+    """Stage 5 over a frame with a ``column`` of file contents and, when named, a ``lang``
+    column of their languages (whose comments are stripped): adds :data:`AUDIT_COLUMNS`."""
     if isinstance(index, DecontConfig):
         index = index_from_config(index)
-    hit = contamination(column, index).struct.rename_fields(list(AUDIT_COLUMNS))
+    hit = contamination(column, index, lang).struct.rename_fields(list(AUDIT_COLUMNS))
     return lf.with_columns(hit.alias("_decont")).unnest("_decont")
 
 
