@@ -651,8 +651,9 @@ mod tests {
             solution("2", loops),
         ];
         let config = DecontConfig {
+            ngram: 10,
+            min_distinct_words: 3,
             generic_share: 0.5,
-            ..DecontConfig::default()
         };
         let idx = index(records, config);
         assert_eq!(idx.scan(loops.as_bytes(), Some("Python")), None);
