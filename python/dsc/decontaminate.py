@@ -161,7 +161,8 @@ def contamination(
     """Per file (String or Binary) in language ``lang`` (Linguist names; None: no comments are
     stripped), a struct: ``contaminated``, ``benchmark``, ``item_id``, ``span_start``,
     ``span_end``, ``span_text`` (null fields when clean)."""
-    args = [to_expr(raw)] if lang is None else [to_expr(raw), to_expr(lang)]
+    # A column of nulls only (no language known) comes as type Null: the plugin reads strings.
+    args = [to_expr(raw)] if lang is None else [to_expr(raw), to_expr(lang).cast(pl.String)]
     return plugin_expr("decontaminate_expr", args, {"index_key": index.key})
 
 
