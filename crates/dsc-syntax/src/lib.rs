@@ -17,6 +17,10 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use std::borrow::Cow;
+
+use dsc_core::preprocessor::{one_configuration, Dialect};
+use dsc_core::variance::without_variance;
 use rayon::prelude::*;
 use tree_sitter::{Language, ParseOptions, ParseState, Parser, Tree};
 
@@ -77,6 +81,19 @@ impl Grammar {
 
     fn index(self) -> usize {
         self as usize
+    }
+
+    /// What the grammar is given, every byte offset kept: for the C family one configuration
+    /// of the preprocessor (`dsc_core::preprocessor`), for TypeScript the type parameters
+    /// without variance modifiers (`dsc_core::variance`), which these grammars predate.
+    fn source(self, text: &[u8]) -> Cow<'_, [u8]> {
+        match self {
+            Grammar::C => one_configuration(text, Dialect::C),
+            Grammar::Cpp => one_configuration(text, Dialect::Cpp),
+            Grammar::CSharp => one_configuration(text, Dialect::CSharp),
+            Grammar::TypeScript | Grammar::Tsx => without_variance(text),
+            _ => Cow::Borrowed(text),
+        }
     }
 
     fn language(self) -> Language {
@@ -258,7 +275,8 @@ impl Checker {
         budget: Budget,
     ) -> Result<SyntaxCheck, CheckError> {
         let parser = self.parser(grammar)?;
-        let outcome = parse_within(parser, text, budget);
+        let source = grammar.source(text);
+        let outcome = parse_within(parser, &source, budget);
         if !matches!(outcome, Parse::Done(_)) {
             // A cancelled parse would resume on the next call: start fresh instead.
             parser.reset();
@@ -570,6 +588,58 @@ mod tests {
                 None => Ok(SyntaxCheck::Unsupported),
             };
             assert_eq!(Ok(*got), expected);
+        }
+    }
+
+    /// Code that compiles in its project but that the grammars cannot place as written.
+    const GRAMMAR_GAPS: [(&str, &str); 7] = [
+        (
+            "C#",
+            "class A {\n  int[] x = new[] {\n#if NET6_0\n    1,\n#else\n    2,\n#endif\n  };\n\
+             void F<T\n#if NET8_0\n    , U\n#endif\n  >() {\n    switch (1) {\n#if DEBUG\n      \
+             case 1: break;\n#endif\n    }\n  }\n}\n",
+        ),
+        ("TypeScript", "interface Box<out T> { get(): T }\ntype F<in out T> = (x: T) => T;\n"),
+        ("TSX", "interface Sink<in T> { put(x: T): void }\nconst a = <div />;\n"),
+        (
+            "C",
+            "#if defined(__has_include) && __has_include(<threads.h>)\n#include <threads.h>\n#endif\n\
+             #define KIND(x) _Generic((x), int: 1, \\\n  default: 0)\n#ifdef WIDE\nlong f(long a)\n\
+             #else\nint f(int a)\n#endif\n{\n  return a;\n}\n",
+        ),
+        (
+            "C++",
+            "class W : public QObject {\n  Q_OBJECT\npublic slots:\n  void f();\nsignals:\n  void g();\n};\n",
+        ),
+        (
+            "C++",
+            "namespace CLI {\nclass F {\n  public:\n    CLI11_NODISCARD std::string get() const { return s_; }\n\
+             \n    std::string s_;\n};\n}\n",
+        ),
+        (
+            "C++",
+            "_CCCL_BEGIN_NAMESPACE_CUDA\n_CCCL_TEMPLATE(class T)\n_CCCL_API constexpr bool f(T x) { return x; }\n\
+             _CCCL_END_NAMESPACE_CUDA\n",
+        ),
+    ];
+
+    #[test]
+    fn code_the_grammars_lag_behind_is_clean_and_still_checked() {
+        for (lang, text) in GRAMMAR_GAPS {
+            let clean = SyntaxCheck::Parsed {
+                error_share: 0.0,
+                clean: true,
+            };
+            assert_eq!(check(text, lang), clean, "{lang}: {text}");
+            let cut = &text[..text.len() * 2 / 3];
+            let broken = format!("{cut}\n)]}}{{[( = ;\n");
+            assert!(
+                matches!(
+                    check(&broken, lang),
+                    SyntaxCheck::Parsed { clean: false, .. }
+                ),
+                "{lang}: {broken}"
+            );
         }
     }
 }
