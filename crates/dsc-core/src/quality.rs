@@ -3,8 +3,11 @@
 //!
 //! Every signal is computed from lines and indentation, without a parser, so it works for any
 //! language and any byte content:
-//! - `comment_ratio`: comment lines over non-blank lines (line comments and C-style blocks for
-//!   the languages whose comment syntax is known, 0 for the others);
+//! - `comment_ratio`: detached comment lines over non-blank lines (line comments and C-style
+//!   blocks for the languages whose comment syntax is known, 0 for the others). A comment run
+//!   directly followed by code (no blank line between) documents that code, as Javadoc,
+//!   rustdoc and Go doc comments do, and does not count: a file fails the rule when it is
+//!   licence text or commented-out code, not when it is a well-documented interface;
 //! - `data_line_share`: non-blank lines that look like data: a row of four or more numeric
 //!   literals (`0x1f, 12, -3.5, ...`) or a run of 64+ base64/hex characters;
 //! - `longest_function`: lines of the longest function, from a header line (per-language
@@ -136,7 +139,9 @@ fn comment_syntax(lang: &str) -> Option<CommentSyntax> {
     })
 }
 
-/// Function header patterns by language; the C-style pattern is the fallback.
+/// Function header patterns by language; the C-style pattern is the fallback. A parameter
+/// list never holds a string literal, so a call taking a callback (mocha's
+/// `describe('x', function () {`) is not a header.
 static PYTHON_DEF: LazyLock<Regex> = LazyLock::new(|| re(r"^(async\s+)?def\s+\w"));
 static RUBY_DEF: LazyLock<Regex> = LazyLock::new(|| re(r"^def\s+\S"));
 static RUST_FN: LazyLock<Regex> = LazyLock::new(|| {
@@ -154,7 +159,7 @@ static SHELL_FUNCTION: LazyLock<Regex> =
     LazyLock::new(|| re(r"^(function\s+[\w.:-]+|[\w.:-]+\s*\(\s*\))"));
 static C_STYLE_FUNCTION: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"^(?:[\w:<>,*&~\[\]]+\s+)*[*&]*~?(\w+)\s*\([^;{}]*\)\s*(const\s*|noexcept\s*|override\s*|throws\s+[\w\s,.]+)*\{?\s*$",
+        r#"^(?:[\w:<>,*&~\[\]]+\s+)*[*&]*~?(\w+)\s*\([^;{}"'`]*\)\s*(const\s*|noexcept\s*|override\s*|throws\s+[\w\s,.]+)*\{?\s*$"#,
     )
 });
 const CONTROL_WORDS: [&str; 11] = [
@@ -246,11 +251,18 @@ pub fn quality_signals(text: &[u8], lang: Option<&str>) -> QualitySignals {
     }
 }
 
+/// Comment lines in runs that end at a blank line or at the end of the file.
 fn comment_lines(lines: &[Line<'_>], syntax: CommentSyntax) -> usize {
     let mut in_block = false;
+    let mut run = 0;
     let mut count = 0;
-    for line in lines.iter().filter(|l| !l.text.is_empty()) {
+    for line in lines {
         let t = line.text;
+        if t.is_empty() && !in_block {
+            count += run;
+            run = 0;
+            continue;
+        }
         let starts_block = syntax.slashes && t.starts_with(b"/*");
         let is_comment = in_block
             || starts_block
@@ -258,7 +270,10 @@ fn comment_lines(lines: &[Line<'_>], syntax: CommentSyntax) -> usize {
             || (syntax.hash && t.starts_with(b"#") && !t.starts_with(b"#!"))
             || (syntax.dashes && t.starts_with(b"--"));
         if is_comment {
-            count += 1;
+            run += usize::from(!t.is_empty());
+        } else {
+            // Code right below the run: the run is its documentation.
+            run = 0;
         }
         if in_block || starts_block {
             // The block goes on unless this line closes it (after its own opening `/*`).
@@ -266,7 +281,7 @@ fn comment_lines(lines: &[Line<'_>], syntax: CommentSyntax) -> usize {
             in_block = !after_open.windows(2).any(|w| w == b"*/");
         }
     }
-    count
+    count + run
 }
 
 /// A numeric literal such as `12`, `-3.5e2`, `0x1F`, `7UL`, `1_000`.
@@ -416,10 +431,13 @@ mod tests {
 
     #[test]
     fn comment_ratio_counts_line_and_block_comments() {
-        let c = "// a\n/* b\n c\n*/\nint x;\n\nint y; // trailing\n";
+        let c = "// a\n/* b\n\n c\n*/\n\nint x;\n\nint y; // trailing\n";
         assert!((signals(c, "C").comment_ratio - 4.0 / 6.0).abs() < 1e-12);
-        let py = "#!/usr/bin/env python\n# comment\nx = 1\n";
+        let py = "#!/usr/bin/env python\n# comment\n\nx = 1\n";
         assert!((signals(py, "Python").comment_ratio - 1.0 / 3.0).abs() < 1e-12);
+        // Documentation directly above code is not counted; a trailing run is.
+        let java = "/**\n * Options.\n */\npackage a;\n// old();\n";
+        assert!((signals(java, "Java").comment_ratio - 1.0 / 5.0).abs() < 1e-12);
         assert_eq!(signals("# title\ntext\n", "Markdown").comment_ratio, 0.0);
     }
 
@@ -450,6 +468,12 @@ mod tests {
         assert_eq!(signals(rust, "Rust").longest_function, 5);
         assert!(!c_style_header(b"if (x) {"));
         assert!(!c_style_header(b"foo(a, b);"));
+        assert!(!c_style_header(b"describe('parser', function () {"));
+        let mocha = format!(
+            "describe('x', function () {{\n{}}});\n",
+            "  it();\n".repeat(20)
+        );
+        assert_eq!(signals(&mocha, "JavaScript").longest_function, 0);
         let ruby = "def f\n  1\nend\n";
         assert_eq!(signals(ruby, "Ruby").longest_function, 3);
     }
