@@ -13,37 +13,54 @@ status on any machine and under any load. ``guard_millis`` is only a last resort
 running longer fails the shard loudly (naming the grammar and size) rather than a status that
 depends on the machine's speed.
 
-The default tolerance is *no error at all* for every grammar except Rust (5 % of the bytes),
-C and C++ (20 %). The choice comes from the machine's own published code, where every syntax
-error is a false drop of the grammar (measured with the whole of CPython 3.11's library, the
-virtualenv's site-packages and cargo's crate sources, Nov 2026):
+Before parsing, C, C++ and C# files are read as their compiler sees one configuration:
+preprocessor directives and the branches of ``#if`` not taken are blanked (the first branch
+whose condition is not a literal ``0``/``false`` is kept), and so are upper-case macro lines
+and attribute macros in C and C++ (``_CCCL_BEGIN_NAMESPACE_CUDA``, ``CLI11_NODISCARD``) and
+Qt's ``slots``/``signals``; TypeScript's variance modifiers (``interface Box<out T>``) are
+blanked too, as tree-sitter-typescript 0.23.2, the newest grammar on crates.io (like every
+grammar pinned here), predates them. Byte offsets are kept, so error shares stay shares of
+the file (``dsc_core::preprocessor``, ``dsc_core::variance``).
 
-============  ======  ==========  =====================  ============================
-language      files   any error   dropped by default     note
-============  ======  ==========  =====================  ============================
-Python        34,345  0.03 %      0.03 %                 CPython's ``badsyntax`` tests
-Rust          15,862  9.7 %       0 % (5 %: 0 files)     grammar lags the language
-C             13,225  62 %        1.6 % (20 %)           mostly C++/CUDA ``.h`` headers
-C++              379  66 %        5.3 % (20 %)           CUDA and template-heavy code
-JavaScript        34  0 %         0 %
-Shell             47  4.3 %       4.3 %                  2 files, 1 not a shell script
-============  ======  ==========  =====================  ============================
+The default tolerance is *no error at all* for every grammar except C and C++ (30 % of the
+bytes), Rust (5 %) and Shell (0.2 %: POSIX ``for x do`` and ``:<<'EOF'`` comment blocks are
+errors to tree-sitter-bash). Measured on ``../shared/repos`` (every file compiles in its
+project; two rack fixtures that are not JavaScript are correctly dropped) and the default
+input of ``build_corpus`` (stdlib and site-packages), Dec 2026; syntax drops before -> after:
+
+============  ==============  ================  ===================================
+language      repos           machine           note
+============  ==============  ================  ===================================
+C#            4 -> 0 / 1014                     ``#if`` in initializers, switches
+C++           2 -> 0 / 123    17 -> 6 / 341     machine: CUDA/CCCL macro headers
+C             0 -> 0 / 67     176 -> 11 / 5036  (20 % -> 30 % tolerance)
+Shell         2 -> 0 / 40     1 -> 1 / 6        ``makesetup``: not parsed
+Python        0 / 199         11 -> 11 / 17186  ``badsyntax`` tests, ``.pyx``
+others        0                                 Java, Go, Ruby, PHP, Rust, TS
+============  ==============  ================  ===================================
+
+Corrupted copies of the kept files of ``../shared/repos`` (``tests/test_screen_repos.py``)
+are caught, cut inside a line: 92-100 % for C#, Java, JavaScript, PHP, Ruby, TypeScript,
+67-74 % for Python, Go, Rust, Shell (cuts inside comments and strings stay valid), 56 % (C)
+and 48 % (C++) under their lenient tolerance; with 2-40 characters of a line deleted,
+50-62 % for the strict grammars and 3-10 % for C, C++ and Rust.
 
 Language detection calls every ``.h`` file C, so a C file with errors is read a second time
-with the C++ grammar and keeps the better score (C++ parses most C); without it half of
-the C files here were over 10 % error bytes. Java, C#, Go, PHP, Ruby and TypeScript have no
-real files on the machine: they are strict by default and only checked on MultiPL-E's
-published HumanEval programs (all clean). ``benchmarks/bench_screen.py`` prints these
-rates for any machine.
+with the C++ grammar and keeps the better score (C++ parses most C).
+``benchmarks/bench_screen.py`` prints these rates for any machine.
 
 **Heuristics.** ``comment_ratio``, ``data_line_share``, ``longest_function``,
 ``mean_identifier_len`` and ``max_nesting_depth`` (definitions in ``dsc-core``'s ``quality``
 module) are added as columns; :class:`QualityRules` turns them into the first failed rule's
 name (``data_lines``, ``comment_ratio``, ``short_identifiers``, ``long_identifiers``,
-``nesting_depth``, ``long_function``). The defaults only catch outliers: on the same sources
-they drop 0.5 % of the Python files, 1.4 % of the Rust and 0.4 % of the C files, mostly
-files that are all comments (license-only ``__init__.py``, doc-only ``mod.rs``), numeric
-tables (CRC, Huffman, chardet frequencies) and generated lexers.
+``nesting_depth``, ``long_function``). The defaults only catch outliers. ``comment_ratio``
+counts only comments *not* directly followed by code, so a Javadoc-heavy interface, a
+``package-info.java`` or a Go ``doc.go`` is kept while licence-only files and commented-out
+code are not; a line calling a function with a string argument (mocha's ``describe('x',
+function () {``) is not a function header for ``long_function``. On ``../shared/repos`` the
+rules dropped 4/370 Java and 1/98 Go files (``comment_ratio``) and 1/166 JavaScript
+(``long_function``), all ordinary source, and drop none now; on the machine's code 0.4 % of
+the Python files (licence-only ``__init__.py``) and 0.4 % of the C files.
 
 **Quality model.** The paper also screened with a model of readability and modularity that is
 not public. We have not trained one yet, so none is shipped and none runs by default: a model
@@ -87,7 +104,7 @@ MODEL_REASON = "quality_model"
 
 #: Error-share tolerances of the grammars that are not strict by default.
 DEFAULT_LENIENT_LANGUAGES: Mapping[str, float] = MappingProxyType(
-    {"C": 0.2, "C++": 0.2, "Rust": 0.05}
+    {"C": 0.3, "C++": 0.3, "Rust": 0.05, "Shell": 0.002}
 )
 
 
