@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import networkx as nx
 import polars as pl
 import pytest
 
@@ -113,44 +114,18 @@ def reexported(repo: str, target: str, deps: dict[tuple[str, str], list[str]]) -
     return seen
 
 
-def strong_components(nodes: list[str], out: dict[str, list[str]]) -> dict[str, int]:
-    """Tarjan's algorithm, iterative."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    component: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    for root in nodes:
-        if root in index:
-            continue
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on_stack.add(root)
-        path = [(root, iter(out.get(root, [])))]
-        while path:
-            v, edges = path[-1]
-            w = next(edges, None)
-            if w is not None:
-                if w not in index:
-                    index[w] = low[w] = len(index)
-                    stack.append(w)
-                    on_stack.add(w)
-                    path.append((w, iter(out.get(w, []))))
-                elif w in on_stack:
-                    low[v] = min(low[v], index[w])
-                continue
-            path.pop()
-            if path:
-                low[path[-1][0]] = min(low[path[-1][0]], low[v])
-            if low[v] == index[v]:
-                number = len(set(component.values()))
-                while True:
-                    w = stack.pop()
-                    on_stack.discard(w)
-                    component[w] = number
-                    if w == v:
-                        break
-    return component
+def strong_components(
+    nodes: list[tuple[str, str]], out: dict[tuple[str, str], list[tuple[str, str]]]
+) -> dict[tuple[str, str], int]:
+    """Each node's strongly connected component, by networkx (a reference independent of ours)."""
+    graph = nx.DiGraph()
+    graph.add_nodes_from(nodes)
+    graph.add_edges_from((v, w) for v, targets in out.items() for w in targets)
+    return {
+        node: number
+        for number, members in enumerate(nx.strongly_connected_components(graph))
+        for node in members
+    }
 
 
 def backward_edges(edges: pl.DataFrame, samples: pl.DataFrame) -> pl.DataFrame:
@@ -164,7 +139,7 @@ def backward_edges(edges: pl.DataFrame, samples: pl.DataFrame) -> pl.DataFrame:
     out: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for repo, importer, target in edges.select("repo", "importer", "target").iter_rows():
         out.setdefault((repo, target), []).append((repo, importer))
-    component = strong_components(sorted(position), out)  # type: ignore[arg-type]
+    component = strong_components(sorted(position), out)
     rows = [
         (
             position[(repo, target)] > position[(repo, importer)],

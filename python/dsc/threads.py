@@ -4,9 +4,9 @@ Two pools do the work of a shard: Polars' pool (frame operations, and the expres
 it calls per chunk) and the Rayon pool of our compiled module (the stages that fan out over a
 frame's rows themselves). Each starts on first use, sized once from the environment
 (``POLARS_MAX_THREADS``, ``RAYON_NUM_THREADS``; default every core of the machine). So the
-setting must reach a process before its first frame operation: ``build_corpus`` applies it at
-start for local runs, and a Ray task gets it in its ``runtime_env`` (Ray starts the worker
-process with it) along with a reservation of as many CPUs as threads.
+setting must reach a process before Polars is imported: ``build_corpus`` runs its tasks in
+worker processes started with it (unless this process's pools already have that size), and a
+Ray task gets it in its ``runtime_env`` along with a reservation of as many CPUs as threads.
 """
 
 from __future__ import annotations
@@ -35,15 +35,3 @@ def pool_sizes() -> tuple[int, int]:
     from dsc._dsc import rayon_threads
 
     return pl.thread_pool_size(), rayon_threads()
-
-
-def apply_threads(threads: int) -> None:
-    """Size both pools of this process to ``threads``, before either has started."""
-    os.environ.update(thread_env(threads))
-    sizes = pool_sizes()
-    if sizes != (threads, threads):
-        raise RuntimeError(
-            f"--threads {threads}: the thread pools had already started with "
-            f"{sizes[0]} (Polars) and {sizes[1]} (Rayon) threads; set it before the first "
-            "frame operation of the process"
-        )

@@ -124,6 +124,13 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+def _fsynced_sizes(files: dict[str, Path]) -> dict[str, int]:
+    """Name -> size of each file, sorted by name, every file fsynced (a marker lists them)."""
+    for file in files.values():
+        _fsync(file)
+    return {name: file.stat().st_size for name, file in sorted(files.items())}
+
+
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n")
@@ -176,9 +183,7 @@ class CheckpointManager:
                 f"{path}: incomplete after the barrier: {len(shards)} optimizer shards, "
                 f"{len(rngs)} RNG files, {len(models)} model files for {self.world_size} ranks"
             )
-        for file in files.values():
-            _fsync(file)
-        return {name: file.stat().st_size for name, file in sorted(files.items())}
+        return _fsynced_sizes(files)
 
     def _prune(self) -> None:
         complete = complete_checkpoints(self.root)
@@ -244,11 +249,8 @@ def to_universal(checkpoint: Checkpoint) -> Path:
         inject_missing_state=True,
     )
     ds_to_universal.main(options)
-    files = {str(p.relative_to(tmp)): p for p in sorted(tmp.rglob("*")) if p.is_file()}
-    for file in files.values():
-        _fsync(file)
-    sizes = {name: file.stat().st_size for name, file in files.items()}
-    _write_json_atomic(tmp / MARKER, {"step": checkpoint.step, "files": sizes})
+    files = {str(p.relative_to(tmp)): p for p in tmp.rglob("*") if p.is_file()}
+    _write_json_atomic(tmp / MARKER, {"step": checkpoint.step, "files": _fsynced_sizes(files)})
     shutil.rmtree(target, ignore_errors=True)  # a conversion without its marker
     tmp.rename(target)
     _fsync(target.parent)
