@@ -174,6 +174,8 @@ def bench_cpu(args: argparse.Namespace) -> None:
                 shutil.rmtree(out, ignore_errors=True)
     shape = f"{args.micro} x {args.accum} x {args.seq} tokens a step"
     print(f"model {args.size}, {shape}, {args.threads} threads, {args.rounds} rounds in turns")
+    # both contestants run torch's CPU kernels, so torch's dispatch level is the SIMD path
+    print(f"torch CPU kernels: {torch.backends.cpu.get_cpu_capability()}")
     for name, values in rates.items():
         each = ", ".join(f"{v:.0f}" for v in values)
         print(f"{name + ':':14} {max(values):10.1f} tokens/s  (rounds: {each})")
