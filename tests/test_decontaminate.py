@@ -332,7 +332,9 @@ def grams(text: bytes, n: int) -> list[tuple[tuple[bytes, bytes], ...]]:
 
 
 def reference_contaminated(text: bytes, items: list[str], cfg: DecontConfig) -> bool:
-    words_of = [set(WORD.findall(t.encode())) for t in items]
+    # Words as the gram splitter sees them: a backslash escape (`\n`) is a separator, so the
+    # text `a\nc1` holds the word `c1`, not `nc1`.
+    words_of = [{w for p in grams(t.encode(), 1) for _, w in p} for t in items]
 
     def generic(word: bytes) -> bool:
         holding = sum(word in ws for ws in words_of)
