@@ -165,6 +165,9 @@ def test_config_errors_name_the_file_and_key(tmp_path: Path) -> None:
     bad.write_text("dedup_level = 'file'\n")
     with pytest.raises(ValueError, match=r"dedup_level: must be one of \['repository', 'sample'\]"):
         load_config(bad)
+    bad.write_text("[dedup]\nrank_col = 'stars'\n")
+    with pytest.raises(ValueError, match=r"set dedup_level and dedup_keep, not dedup\.group_col"):
+        load_config(bad)
 
 
 def test_ray_executor_gives_the_local_result(tmp_path: Path) -> None:
@@ -387,26 +390,38 @@ def corpus_of(out: Path) -> pl.DataFrame:
     return pl.read_parquet(out / "dedup" / "data" / "*.parquet").sort("id")
 
 
+def set_times(root: Path, seconds: int) -> None:
+    for path in root.rglob("*"):
+        os.utime(path, (seconds, seconds))
+
+
 def test_an_edited_copy_of_a_repository_is_dropped_whole(tmp_path: Path) -> None:
     repos = tmp_path / "repos"
     original = {"big_a.py": module("alpha", 120), "big_b.py": module("beta", 120)}
     write_tree(repos / "project", {**original, "small.py": module("gamma", 6)})
-    # The fork rewrote its small module: that file differs, the repository is a copy.
+    # The fork rewrote its small module later: that file differs, the repository is a copy.
     write_tree(repos / "project-fork", {**original, "small.py": module("delta", 4)})
+    set_times(repos / "project", 1_600_000_000)
+    set_times(repos / "project-fork", 1_700_000_000)
     build(repos, tmp_path / "repo")
     corpus = corpus_of(tmp_path / "repo")
-    assert corpus["repo"].to_list() == ["project"] * 3
+    assert corpus["repo"].to_list() == ["project-fork"] * 3  # the newest copy stays
     audit = pl.read_parquet(tmp_path / "repo" / "dedup" / "audit" / "*.parquet")
-    assert audit.select("removed_id", "kept_id").rows() == [("project-fork", "project")]
+    assert audit.select("removed_id", "kept_id").rows() == [("project", "project-fork")]
     summary = json.loads((tmp_path / "repo" / "summary.json").read_text())
     assert summary["samples_removed_as_duplicates"] == 3
     assert summary["units_removed_as_duplicates"] == 1
-    # Sample by sample, the fork would keep its rewritten file and lose the rest.
+    # By size, the original (its small module is the longer) stays instead.
+    largest = tmp_path / "largest.toml"
+    largest.write_text("dedup_keep = 'largest'\n")
+    build(repos, tmp_path / "largest", "--config", str(largest))
+    assert corpus_of(tmp_path / "largest")["repo"].to_list() == ["project"] * 3
+    # Sample by sample, the original would keep its own small module and lose the rest.
     config = tmp_path / "sample.toml"
     config.write_text("dedup_level = 'sample'\n")
     build(repos, tmp_path / "sample", "--config", str(config))
     by_sample = corpus_of(tmp_path / "sample")
-    assert by_sample.filter(pl.col("repo") == "project-fork")["files"].to_list() == [["small.py"]]
+    assert by_sample.filter(pl.col("repo") == "project")["files"].to_list() == [["small.py"]]
 
 
 def test_a_repository_sharing_a_vendored_library_keeps_all_its_code(tmp_path: Path) -> None:

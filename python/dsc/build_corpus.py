@@ -5,7 +5,7 @@ Phase 1 runs shard by shard, each shard whole repositories: the rule-based filte
 file, then the import-ordered repository samples (stage 2). Phase 2 near-deduplicates the
 samples of all shards (stage 3) by repository (``dedup_level``): a repository's samples are
 one unit, so a duplicate repository is dropped whole and the audit names the repository it
-duplicates. A repository that shares only a part with another (a vendored library) is not
+duplicates; the newest of a cluster stays (``dedup_keep``). A repository that shares only a part with another (a vendored library) is not
 a duplicate: both are kept whole, the shared part in each; ``dedup_level = "sample"``
 deduplicates sample by sample instead.
 
@@ -70,6 +70,7 @@ from dsc.sources import (
 from dsc.threads import machine_threads, pool_sizes, thread_env
 
 CONTAMINATED = "contaminated"
+REPO_UPDATED = "repo_updated"  # the samples' column of their repository's last change
 
 #: Columns of the audit of dropped files (``OUT/dropped``), whatever stage dropped them.
 AUDIT_SCHEMA = {
@@ -163,6 +164,7 @@ def run_shard(task: ShardTask) -> ShardStats:
     samples = order_repositories(
         kept, task.cfg.ordering, manifests.filter(pl.col("content").is_not_null())
     ).with_columns(id=pl.format("{}#{}", "repo", "sample_id"))
+    samples = samples.join(last_changes(task.repos), on="repo", how="left", maintain_order="left")
     write_parquet(kept, task.out_dir / "files" / f"{task.name}.parquet")
     write_parquet(audit, task.out_dir / "dropped" / f"{task.name}.parquet")
     write_parquet(samples, task.out_dir / "samples" / f"{task.name}.parquet")
@@ -180,6 +182,15 @@ def run_shard(task: ShardTask) -> ShardStats:
     )
     write_json(asdict(stats), task.marker)
     return stats
+
+
+def last_changes(repos: Sequence[RepoSource]) -> pl.DataFrame:
+    """``repo`` and ``repo_updated``, when it last changed (seconds since the epoch): what
+    ``dedup_keep = "newest"`` ranks near-duplicate repositories by."""
+    return pl.DataFrame(
+        {"repo": [r.name for r in repos], REPO_UPDATED: [r.last_change() for r in repos]},
+        schema={"repo": pl.String, REPO_UPDATED: pl.Int64},
+    )
 
 
 def finished_stats(task: ShardTask) -> ShardStats | None:
@@ -203,7 +214,7 @@ def run_dedup(out_dir: Path, cfg: CorpusConfig, executor: Executor, redo: bool) 
     dedup_dir = out_dir / "dedup"
     if redo:
         shutil.rmtree(dedup_dir, ignore_errors=True)
-    return dedup_shards(out_dir / "samples", dedup_dir, cfg.dedup_config(), executor)
+    return dedup_shards(out_dir / "samples", dedup_dir, cfg.dedup_config(REPO_UPDATED), executor)
 
 
 @dataclass(frozen=True, kw_only=True)

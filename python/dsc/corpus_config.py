@@ -17,6 +17,7 @@ from dsc.ordering import OrderingConfig
 from dsc.screen import ScreenConfig
 
 DedupLevel = Literal["repository", "sample"]
+DedupKeep = Literal["newest", "largest"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,11 @@ class CorpusConfig:
     # duplicate repository is dropped whole and no repository loses part of its code;
     # "sample": each sample is deduplicated on its own.
     dedup_level: DedupLevel = "repository"
+    # Which member of a near-duplicate cluster stays: "newest", the repository changed last
+    # (a git input's commit date, a directory's newest file time), so that an older version
+    # or a stale fork goes and the project's current code stays; "largest", the most text.
+    # Ties go to the smallest id.
+    dedup_keep: DedupKeep = "newest"
     # Repositories are packed into shards of about this many raw bytes; a shard is the unit
     # of work, of resumption and of distribution (a repository is never split).
     shard_bytes: int = 64 << 20
@@ -48,18 +54,24 @@ class CorpusConfig:
             raise ValueError("invalid corpus config: shard_bytes and max_file_bytes must be > 0")
         if (self.dedup.id_col, self.dedup.text_col) != ("id", "text"):
             raise ValueError("invalid corpus config: dedup runs on the samples' id and text")
-        if self.dedup.group_col is not None:
-            raise ValueError("invalid corpus config: set dedup_level, not dedup.group_col")
-        if self.dedup_level not in get_args(DedupLevel):
+        if self.dedup.group_col is not None or self.dedup.rank_col is not None:
             raise ValueError(
-                f"invalid corpus config: dedup_level must be one of {get_args(DedupLevel)}, "
-                f"got {self.dedup_level!r}"
+                "invalid corpus config: set dedup_level and dedup_keep, not dedup.group_col "
+                "or dedup.rank_col"
             )
+        for name, allowed in (("dedup_level", DedupLevel), ("dedup_keep", DedupKeep)):
+            if getattr(self, name) not in get_args(allowed):
+                raise ValueError(
+                    f"invalid corpus config: {name} must be one of {list(get_args(allowed))}, "
+                    f"got {getattr(self, name)!r}"
+                )
 
-    def dedup_config(self) -> DedupConfig:
-        """The dedup settings with the unit of ``dedup_level``."""
+    def dedup_config(self, updated_col: str) -> DedupConfig:
+        """The dedup settings with the unit of ``dedup_level`` and the rank of ``dedup_keep``
+        (``updated_col``: the samples' column of their repository's last change)."""
         group = "repo" if self.dedup_level == "repository" else None
-        return replace(self.dedup, group_col=group)
+        rank = updated_col if self.dedup_keep == "newest" else None
+        return replace(self.dedup, group_col=group, rank_col=rank)
 
     def fingerprint(self) -> dict[str, Any]:
         """The config as plain JSON values, stored with every shard's completion marker."""

@@ -102,6 +102,13 @@ class GitRepository:
         location = shown_name(f"{self.path}@{self.ref}")
         return {"kind": "git", "location": location, "commit": self.commit or ""}
 
+    def last_change(self) -> int:
+        """The committer date of the commit read: part of the commit, so the same on every
+        clone, unlike file times."""
+        if self.commit is None:
+            return 0
+        return int(self._git("show", "-s", "--format=%ct", self.commit).decode().strip())
+
 
 class GitError(RuntimeError):
     pass

@@ -3,10 +3,11 @@
 Repositories are packed, in order, into shards of about ``shard_bytes`` (a repository is
 never split). Each shard is keyed on what it holds: its repositories' names, a listing of
 their files (relative path, size and modification time of each, and the entries the walk
-could not use) and the fingerprint of the benchmark data the decontamination index is built
-from. A completion marker counts only for the same key, so a run over more repositories, an
-edited file or new benchmark data redoes the shards concerned; outputs of shards the plan no
-longer has are removed, so that dedup never reads them.
+could not use), when each last changed (dedup ranks by it) and the fingerprint of the
+benchmark data the decontamination index is built from. A completion marker counts only for
+the same key, so a run over more repositories, an edited file or new benchmark data redoes
+the shards concerned; outputs of shards the plan no longer has are removed, so that dedup
+never reads them.
 """
 
 from __future__ import annotations
@@ -45,10 +46,10 @@ class ShardTask:
         return self.out_dir / "_done" / f"{self.name}.json"
 
 
-def listing_digest(name: str, listing: Listing) -> bytes:
-    """A digest of one repository's name and listing."""
+def listing_digest(name: str, listing: Listing, last_change: int) -> bytes:
+    """A digest of one repository's name, listing and last change (which dedup ranks by)."""
     files = [[f.relative, f.size, f.version] for f in listing.files]
-    text = json.dumps([name, files, [list(p) for p in listing.problems]])
+    text = json.dumps([name, files, [list(p) for p in listing.problems], last_change])
     return hashlib.sha256(text.encode()).digest()
 
 
@@ -72,7 +73,7 @@ def plan_shards(
     for repo in repos:
         listing = repo.listing()
         current.append(repo)
-        digest.update(listing_digest(repo.name, listing))
+        digest.update(listing_digest(repo.name, listing, repo.last_change()))
         size += sum(f.size for f in listing.files if f.size <= cfg.max_file_bytes)
         if size >= cfg.shard_bytes:
             close()

@@ -77,6 +77,11 @@ class RepoSource(Protocol):
         """Where it was read from (kind, location, commit where known), for OUT/inputs."""
         ...
 
+    def last_change(self) -> int:
+        """When the repository last changed, in seconds since the epoch (0: unknown); dedup
+        keeps the newest copy of a near-duplicate repository by it."""
+        ...
+
 
 @dataclass(frozen=True)
 class Repository:
@@ -103,6 +108,11 @@ class Repository:
 
     def describe(self) -> dict[str, str]:
         return {"kind": "directory", "location": shown_name(str(self.root)), "commit": ""}
+
+    def last_change(self) -> int:
+        """The newest modification time of its files (a copy made without preserving times
+        looks new)."""
+        return max((int(f.version) // 10**9 for f in self.listing().files), default=0)
 
     def listing(self) -> Listing:
         """Walk the repository (symlinks and the trees of ``SKIP_DIRS`` skipped)."""

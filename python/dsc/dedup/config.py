@@ -21,8 +21,9 @@ class DedupConfig:
     id_col: str = "id"  # unique row id (any sortable dtype)
     text_col: str = "text"  # String column that is shingled
     # Rows with the same value here are one unit (e.g. a repository's samples): its signature
-    # is the MinHash of the union of its rows' shingles, its rank the sum of theirs, and all
-    # its rows are kept or removed together. A unit's rows must be in one shard.
+    # is the MinHash of the union of its rows' shingles, its rank the sum of their lengths
+    # (or their highest rank_col value), and all its rows are kept or removed together. A
+    # unit's rows must be in one shard.
     group_col: str | None = None
     rank_col: str | None = None  # keep the highest per cluster; None: the longest text
     num_perm: int = 256  # MinHash permutations (signature length)

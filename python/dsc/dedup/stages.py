@@ -75,7 +75,8 @@ def compute_signatures(shard: Path, cfg: DedupConfig, layout: Layout) -> dict[st
 def unit_signatures(rows: pl.DataFrame, cfg: DedupConfig) -> pl.DataFrame:
     """``id``, ``rank`` and ``signature`` of each unit in first-appearance order: each row, or
     each group, whose signature is the element-wise minimum of its rows' (the MinHash of the
-    union of their shingles) and whose rank is the sum of theirs."""
+    union of their shingles) and whose rank is the sum of their text lengths, or the highest
+    of their ``rank_col`` values (a repository's date or stars, the same on each row)."""
     rank = pl.col(cfg.text_col).str.len_bytes() if cfg.rank_col is None else pl.col(cfg.rank_col)
     signed = rows.select(
         id=pl.col(cfg.unit_col),
@@ -92,7 +93,8 @@ def unit_signatures(rows: pl.DataFrame, cfg: DedupConfig) -> pl.DataFrame:
         .group_by("id")
         .agg(pl.col("signature").sort_by("position"))
     )
-    ranks = signed.group_by("id", maintain_order=True).agg(pl.col("rank").sum())
+    unit_rank = pl.col("rank").sum() if cfg.rank_col is None else pl.col("rank").max()
+    ranks = signed.group_by("id", maintain_order=True).agg(unit_rank)
     return ranks.join(minima, on="id", maintain_order="left")
 
 
