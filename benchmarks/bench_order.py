@@ -1,4 +1,4 @@
-"""Benchmark of repository-level ordering (PAPER.md §1 stage 2).
+"""Benchmark of repository-level ordering (DeepSeek-Coder §2.2).
 
 1. Import extraction and resolution on real code (the machine's stdlib and site-packages), in
    MB/s on one core (``RAYON_NUM_THREADS=1`` is set before dsc is imported), with the share of

@@ -1,4 +1,7 @@
-"""Pretraining on the token shards of ``python -m dsc.tokenize_corpus`` (PAPER.md §3-§5).
+"""Pretraining on the token shards of ``python -m dsc.tokenize_corpus``.
+
+The recipe is DeepSeek-Coder's (arXiv:2401.14196, §3) on DeepSeek LLM's optimiser, schedule
+and scaling laws (arXiv:2401.02954, §2-§3).
 
     deepspeed [--num_gpus N | --hostfile HOSTFILE] trainer/pretrain.py --config CONFIG.toml \
         [--set section.key=value ...] [--resume] [--compute-budget FLOPS]

@@ -1,4 +1,4 @@
-"""Instruction tuning on JSONL conversations in the chat format (PAPER.md §6).
+"""Instruction tuning on JSONL conversations in the chat format (DeepSeek-Coder §3.7).
 
     deepspeed [--num_gpus N | --hostfile HOSTFILE] trainer/sft.py --config CONFIG.toml \
         [--set section.key=value ...] [--resume]

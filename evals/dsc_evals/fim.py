@@ -11,7 +11,7 @@ from dsc.special_tokens import FIM_BEGIN, FIM_END, FIM_HOLE
 class FimFormat:
     """A prefix-suffix-middle (PSM) prompt: ``begin + prefix + hole + suffix + end``, then middle.
 
-    The default is DeepSeek-Coder's tokenizer (PAPER.md §2, named in ``dsc.special_tokens``).
+    The default is DeepSeek-Coder's tokenizer (its §3.2, named in ``dsc.special_tokens``).
     Other models: e.g. StarCoder's ``<fim_prefix>``/``<fim_suffix>``/``<fim_middle>``.
     """
 

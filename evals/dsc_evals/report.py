@@ -1,4 +1,4 @@
-"""The side-by-side table: our scores next to the paper's figures (PAPER.md §7)."""
+"""The side-by-side table: our scores next to the paper's figures (DeepSeek-Coder §4)."""
 
 from __future__ import annotations
 

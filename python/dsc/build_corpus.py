@@ -1,13 +1,15 @@
-"""``python -m dsc.build_corpus``: raw repositories in, a clean code corpus out (PAPER.md §1).
+"""``python -m dsc.build_corpus``: raw repositories in, a clean code corpus out.
+
+The method is DeepSeek-Coder's (arXiv:2401.14196, §2: its stages 1-5 below).
 
 Phase 1 runs shard by shard, each shard whole repositories: the rule-based filters
 (stage 1), syntax and quality screening (stage 4) and decontamination (stage 5) on each
 file, then the import-ordered repository samples (stage 2). Phase 2 near-deduplicates the
 samples of all shards (stage 3) by repository (``dedup_level``): a repository's samples are
 one unit, so a duplicate repository is dropped whole and the audit names the repository it
-duplicates; the newest of a cluster stays (``dedup_keep``). A repository that shares only a part with another (a vendored library) is not
-a duplicate: both are kept whole, the shared part in each; ``dedup_level = "sample"``
-deduplicates sample by sample instead.
+duplicates; the newest of a cluster stays (``dedup_keep``). A repository that shares only a
+part with another (a vendored library) is not a duplicate: both are kept whole, the shared
+part in each; ``dedup_level = "sample"`` deduplicates sample by sample instead.
 
 The per-file stages run before concatenation, unlike the paper's listing (screening and
 decontamination after dedup): dropping a file from an already concatenated sample would

@@ -1,4 +1,4 @@
-"""Decontamination against the benchmarks (PAPER.md §1 stage 5).
+"""Decontamination against the benchmarks (DeepSeek-Coder §2.4).
 
 The paper removes a file that shares any 10-gram with a test item. Here a gram is 10 words
 *and the punctuation between them*, read after comments are stripped, and only grams that
@@ -87,7 +87,7 @@ AUDIT_COLUMNS = (
 )
 
 
-#: Every benchmark the evals package scores (PAPER.md names HumanEval, MBPP, GSM8K, MATH).
+#: Every benchmark the evals package scores (DeepSeek-Coder names HumanEval, MBPP, GSM8K, MATH).
 DEFAULT_BENCHMARKS = tuple(STANDARD_SOURCES)
 
 

@@ -1,4 +1,4 @@
-"""Rule-based file filters (PAPER.md stage 1, StarCoder's rules) as Polars expressions.
+"""Rule-based file filters (DeepSeek-Coder §2.1, StarCoder's rules) as Polars expressions.
 
 Every function takes a column name or expression and returns a lazy ``pl.Expr`` that runs
 in Rust inside Polars (also in streaming queries). :func:`filter_files` applies the whole
@@ -62,7 +62,7 @@ class BinaryProbe:
 
 @dataclass(frozen=True)
 class FilterConfig:
-    """Thresholds of the file filters; the defaults are the paper's (PAPER.md §1 stage 1)."""
+    """Thresholds of the file filters; the defaults are the paper's (DeepSeek-Coder §2.1)."""
 
     max_avg_line_len: float = 100.0  # keep: average line length < this (characters)
     max_line_len: int = 1000  # keep: longest line < this

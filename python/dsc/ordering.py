@@ -1,4 +1,4 @@
-"""Repository-level ordering (PAPER.md §1 stage 2, Algorithm 1).
+"""Repository-level ordering (DeepSeek-Coder §2.2, Algorithm 1).
 
 Each repository's files are parsed for imports, the imports are resolved to files of the same
 repository, and the files are ordered so that dependencies come before the files that use

@@ -1,4 +1,4 @@
-"""Quality screening (PAPER.md §1 stage 4): a parser check, heuristic style rules, and the
+"""Quality screening (DeepSeek-Coder §2.4): a parser check, heuristic style rules, and the
 place where a trained quality model plugs in.
 
 **Syntax.** Each file whose language has a tree-sitter grammar (Python, Java, C, C++, C#,

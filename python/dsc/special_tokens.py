@@ -1,9 +1,9 @@
 """The added tokens of DeepSeek-Coder's tokenizer, named once for the tokenizer, trainer and evals.
 
-PAPER.md §2: the released tokenizer has 32,000 byte-level BPE tokens, then the 13 bytes that never
-occur in UTF-8 (ids 32000-32012), then these nine tokens (ids 32013-32021). The bars in the
-sentence and FIM sentinels are full-width (U+FF5C, written ``\\uff5c`` here) and the underscores
-U+2581 (``\\u2581``); the chat tokens use ASCII bars.
+DeepSeek-Coder §3.2: the released tokenizer has 32,000 byte-level BPE tokens, then the 13 bytes
+that never occur in UTF-8 (ids 32000-32012), then these nine tokens (ids 32013-32021). The bars
+in the sentence and FIM sentinels are full-width (U+FF5C, written ``\\uff5c`` here) and the
+underscores U+2581 (``\\u2581``); the chat tokens use ASCII bars.
 
 >>> SPECIAL_TOKENS.index(FIM_BEGIN), len(FIM_BEGIN), FIM_BEGIN.encode("utf-8")[:4]
 (3, 13, b'<\\xef\\xbd\\x9c')

@@ -1,4 +1,4 @@
-"""``python -m dsc.tokenize_corpus``: a built corpus -> token shards for training (PAPER.md §2).
+"""``python -m dsc.tokenize_corpus``: a built corpus -> token shards (DeepSeek-Coder §3.2).
 
 Each corpus shard becomes a token shard per split (:mod:`dsc.token_shards`), in this process,
 in ``--workers`` processes, or as Ray tasks (``--ray``), with the same bytes out whatever runs

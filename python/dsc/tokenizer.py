@@ -1,4 +1,4 @@
-"""A byte-level BPE tokenizer for code, in the released DeepSeek-Coder layout (PAPER.md §2).
+"""A byte-level BPE tokenizer for code, in the released DeepSeek-Coder layout (its §3.2).
 
 Pre-tokenization decides which byte strings BPE may ever merge; it is chosen for code and
 measured against Hugging Face's stock ``ByteLevelBPETokenizer`` (GPT-2's pattern) on held-out

@@ -17,7 +17,7 @@ from dsc_trainer.scaling import scaling_plan
 from dsc_trainer.settings import ConfigError, load, to_dict
 
 CONFIGS = Path(__file__).parents[2] / "trainer" / "configs"
-PAPER = {  # PAPER.md §4: batch size (sequences) and peak learning rate
+PAPER = {  # DeepSeek-Coder §3.3: batch size (sequences) and peak learning rate
     "1.3b": ("1.3B", 1024, 5.3e-4),
     "6.7b": ("6.7B", 2304, 4.2e-4),
     "33b": ("33B", 3840, 3.5e-4),

@@ -1,4 +1,4 @@
-"""Document-level fill-in-the-middle (PAPER.md §3), decided per document from a seed.
+"""Document-level fill-in-the-middle (DeepSeek-Coder §3.1), decided per document from a seed.
 
 A stored document is ``[BOS] text [EOS]``. With probability ``fim_rate`` it is rearranged, with
 two cut points ``c1 <= c2`` drawn uniformly over the token positions of ``text`` (prefix
@@ -69,7 +69,7 @@ def epoch_order(seed: int, epoch: int, n_docs: int) -> Ints:
 
 @dataclass(frozen=True)
 class FimConfig:
-    fim_rate: float = 0.5  # share of documents rearranged (PAPER.md §3)
+    fim_rate: float = 0.5  # share of documents rearranged (DeepSeek-Coder §3.1)
     spm_rate: float = 0.0  # share of those in SPM rather than PSM order
 
     def __post_init__(self) -> None:

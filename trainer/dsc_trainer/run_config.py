@@ -1,9 +1,10 @@
 """The run settings of ``trainer/pretrain.py`` and ``trainer/sft.py``, one dataclass per TOML table.
 
-Defaults are the paper's (PAPER.md §4-§6) wherever it gives a value; ``trainer/configs/*.toml``
-set the rest per run. Batch sizes are global and in sequences, as the paper gives them; the
-gradient accumulation follows from the number of ranks (``RunConfig.grad_accum``), so a run
-resumed on another number of ranks keeps its global batch and data order.
+Defaults are the papers' (DeepSeek-Coder §3, arXiv:2401.14196; DeepSeek LLM §2,
+arXiv:2401.02954) wherever they give a value; ``trainer/configs/*.toml`` set the rest per run.
+Batch sizes are global and in sequences, as the paper gives them; the gradient accumulation
+follows from the number of ranks (``RunConfig.grad_accum``), so a run resumed on another number
+of ranks keeps its global batch and data order.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ class ModelSection:
 @dataclass(frozen=True)
 class TrainSection:
     steps: int = 476_837  # optimizer steps (2T tokens at the default batch)
-    global_batch_size: int = 1024  # sequences per optimizer step, over all ranks (PAPER.md §4)
+    # sequences per optimizer step, over all ranks (DeepSeek-Coder §3.3)
+    global_batch_size: int = 1024
     micro_batch_size: int = 1  # sequences per rank per forward pass
     seq_len: int = 4096
     max_consecutive_skips: int = 5  # non-finite steps in a row that stop the run
@@ -93,7 +95,7 @@ class TrainSection:
 
 @dataclass(frozen=True)
 class OptimSection:
-    """AdamW as DeepSeek LLM trains (PAPER.md §5)."""
+    """AdamW as DeepSeek LLM trains (DeepSeek LLM §2.3)."""
 
     lr: float = 5.3e-4  # peak learning rate (1.3B)
     beta1: float = 0.9
@@ -179,7 +181,7 @@ class LogSection:
 @dataclass(frozen=True)
 class PretrainData:
     dir: Path = Path("out/tokens")  # output of python -m dsc.tokenize_corpus
-    fim_rate: float = 0.5  # document-level FIM (PAPER.md §3)
+    fim_rate: float = 0.5  # document-level FIM (DeepSeek-Coder §3.1)
     spm_rate: float = 0.0  # share of FIM documents in SPM rather than PSM order
     num_workers: int = 0
 

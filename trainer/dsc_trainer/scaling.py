@@ -1,4 +1,4 @@
-"""DeepSeek LLM's scaling laws (PAPER.md §5): batch size, learning rate and the model/data split
+"""DeepSeek LLM's scaling laws (DeepSeek LLM §3): batch size, learning rate and the model/data split
 that a compute budget ``C`` (FLOPs, ``C = M D``) calls for.
 
 ``M`` is the non-embedding FLOPs per token (``ModelConfig.flops_per_token_m``), ``D`` the

@@ -3,12 +3,12 @@
 Step ``s`` (0-based) is the ``s``-th update. Warm-up is linear and reaches the peak at its last
 step (``(s + 1) / warmup_steps``), so the first update does not waste its step on lr 0.
 
-* ``multistep`` (DeepSeek LLM, PAPER.md §5): warm-up, then the peak until 80 % of the training
+* ``multistep`` (DeepSeek LLM §2.3): warm-up, then the peak until 80 % of the training
   tokens, 31.6 % of it until 90 %, then 10 %. The batch is constant, so a token fraction is a
   step fraction: the drop to ``factors[i]`` happens at the first step ``s`` with
   ``s >= milestones[i] * steps`` (compared exactly, in fractions).
-* ``cosine`` (instruction tuning, PAPER.md §6): warm-up, then half a cosine from the peak down to
-  ``min_lr_ratio`` at ``s = steps``.
+* ``cosine`` (instruction tuning, DeepSeek-Coder §3.7): warm-up, then half a cosine from
+  the peak down to ``min_lr_ratio`` at ``s = steps``.
 
 DeepSpeed steps the scheduler inside ``engine.step()`` and not on a skipped (non-finite) step,
 so the schedule follows the updates applied.

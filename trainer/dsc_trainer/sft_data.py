@@ -12,7 +12,7 @@ alternating, from a user turn to an assistant turn::
 
 Malformed rows are all reported at once, each as ``FILE:LINE: what is wrong``.
 
-Chat format (PAPER.md §6, the released special tokens)::
+Chat format (DeepSeek-Coder §3.7, the released special tokens)::
 
     BOS [system + "\\n\\n"] <|User|> question <|EOT|> <|Assistant|> answer <|EOT|> ...
 

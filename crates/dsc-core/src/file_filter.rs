@@ -1,4 +1,4 @@
-//! The rule-based file filters of PAPER.md stage 1 (StarCoder's rules).
+//! The rule-based file filters of DeepSeek-Coder §2.1 (StarCoder's rules).
 //!
 //! Each file is checked against the rules in a fixed order and the first rule that fails
 //! names the drop reason, so every dropped file can be audited:

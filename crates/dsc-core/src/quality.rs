@@ -1,5 +1,5 @@
 //! Heuristic quality signals of a source file and the rules that turn them into a drop reason
-//! (PAPER.md stage 4, "heuristic rules for style").
+//! (DeepSeek-Coder §2.4, "heuristic rules for style").
 //!
 //! Every signal is computed from lines and indentation, without a parser, so it works for any
 //! language and any byte content:

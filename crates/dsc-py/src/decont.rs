@@ -1,4 +1,4 @@
-//! Decontamination (PAPER.md stage 5): a benchmark index built from Python once per process,
+//! Decontamination (DeepSeek-Coder §2.4): a benchmark index built from Python once per process,
 //! and a Polars expression that scans each file against it.
 //!
 //! The index can hold megabytes of benchmark text, too much to pass to every plugin call as

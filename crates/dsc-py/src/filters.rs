@@ -1,4 +1,4 @@
-//! Polars expressions over `dsc_core`'s rule-based filters (PAPER.md stage 1).
+//! Polars expressions over `dsc_core`'s rule-based filters (DeepSeek-Coder §2.1).
 
 use dsc_core::content::BinaryProbe;
 use dsc_core::file_filter::{FileFilter, FilterConfig};

@@ -1,4 +1,4 @@
-//! Polars expressions for quality screening (PAPER.md stage 4): the tree-sitter syntax check
+//! Polars expressions for quality screening (DeepSeek-Coder §2.4): the tree-sitter syntax check
 //! of `dsc-syntax` and the heuristic signals and rules of `dsc_core::quality`.
 
 use dsc_core::quality::{quality_signals, QualityRules, QualitySignals};

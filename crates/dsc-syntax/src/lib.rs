@@ -1,4 +1,4 @@
-//! Syntax screening with tree-sitter (PAPER.md stage 4, "a compiler / parser check").
+//! Syntax screening with tree-sitter (DeepSeek-Coder §2.4, "a compiler / parser check").
 //!
 //! Each file is parsed with the tree-sitter grammar of its language and scored by the share of
 //! its bytes that the parser could not place: the bytes under `ERROR` nodes, plus one byte for

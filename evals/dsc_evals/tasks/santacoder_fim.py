@@ -1,5 +1,5 @@
 """Single-line infilling in Python, Java and JavaScript: the SantaCoder FIM benchmark (Allal et
-al., 2023), the paper's single-line infilling figure (PAPER.md §7).
+al., 2023), the paper's single-line infilling figure (DeepSeek-Coder §4).
 
 Each item masks one line of a HumanEval solution (MultiPL-E translations for Java and
 JavaScript). The model sees prefix and suffix in its fill-in-the-middle format and writes the

@@ -1,4 +1,4 @@
-"""Near-deduplication with MinHash LSH (PAPER.md §1 stage 3), on one machine or a Ray cluster.
+"""Near-deduplication with MinHash LSH (DeepSeek-Coder §2.3), on one machine or a Ray cluster.
 
 For repository-level dedup, each row is one concatenated repository, so a duplicate
 repository is dropped whole; for file-level dedup each row is a file. See :func:`dedup_frame`

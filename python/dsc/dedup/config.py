@@ -10,7 +10,7 @@ from dsc import _dsc
 
 @dataclass(frozen=True)
 class DedupConfig:
-    """What near-duplicate means and how the work is split (PAPER.md §1 stage 3).
+    """What near-duplicate means and how the work is split (DeepSeek-Coder §2.3).
 
     ``bands`` and ``rows`` default to the layout minimising ``fp_weight * FP + fn_weight * FN``
     (the areas under the LSH collision curve either side of ``threshold``, as text-dedup

@@ -1,4 +1,4 @@
-"""The four stages of near-deduplication, each from files to files (PAPER.md §1 stage 3).
+"""The four stages of near-deduplication, each from files to files (DeepSeek-Coder §2.3).
 
 1. :func:`compute_signatures` (per input shard): MinHash signatures, written to a
    row-addressable signature file, and the LSH band records (band hash, id, rank and where the
