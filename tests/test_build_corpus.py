@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from dsc import build_corpus
+from dsc import build_corpus, corpus_config
 from dsc.benchmark_sources import BenchmarkSource
 from dsc.corpus_config import CorpusConfig, load_config
 from dsc.executor import RayExecutor
@@ -220,6 +220,24 @@ def test_extra_benchmark_sources_load_from_toml(tmp_path: Path) -> None:
     )
     (source,) = load_config(config).decontaminate.extra_sources
     assert source == BenchmarkSource("mine", ("q", "a"), id_field="id", path=Path("items.jsonl"))
+
+
+def test_the_dumped_config_reads_back_as_the_same_config(tmp_path: Path, capsys) -> None:
+    config = tmp_path / "corpus.toml"
+    corpus_config.main(["--dump"])
+    config.write_text(capsys.readouterr().out)
+    assert load_config(config) == CorpusConfig()
+    # A changed config, nested tables, mappings and a list of sources included, too.
+    config.write_text(
+        "dedup_keep = 'largest'\n[screen.lenient_languages]\n'C++' = 0.5\n"
+        "[filters.binary]\nprobe_bytes = 512\n[dedup]\nbands = 16\nrows = 8\n"
+        "[[decontaminate.extra_sources]]\nname = 'mine'\npath = 'items.jsonl'\n"
+        "text_fields = ['q', 'a']\n"
+    )
+    changed = load_config(config)
+    corpus_config.main(["--config", str(config)])
+    config.write_text(capsys.readouterr().out)
+    assert load_config(config) == changed != CorpusConfig()
 
 
 def test_files_not_read_are_in_the_audit_and_the_counts(

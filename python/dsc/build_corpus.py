@@ -294,7 +294,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m dsc.build_corpus", description=__doc__)
     parser.add_argument("--input", type=Path, help="directory whose subdirectories are repos")
     parser.add_argument("--out", type=Path, default=Path("out/corpus"), help="output directory")
-    parser.add_argument("--config", type=Path, help="TOML file mirroring CorpusConfig")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="TOML file of settings (every one, with its default: python -m dsc.corpus_config "
+        "--dump); unnamed settings keep their defaults",
+    )
     parser.add_argument("--ray", metavar="ADDRESS", help="run shards on a Ray cluster")
     parser.add_argument("--max-repos", type=int, help="only the first N repositories")
     parser.add_argument(

@@ -1,8 +1,14 @@
-"""The typed configuration of ``python -m dsc.build_corpus``, loadable from TOML."""
+"""The typed configuration of ``python -m dsc.build_corpus``, loadable from TOML.
+
+``python -m dsc.corpus_config --dump`` prints every setting with its default, as a TOML file
+that ``--config`` reads back.
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
@@ -160,3 +166,64 @@ def load_config(path: Path) -> CorpusConfig:
         return config
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from exc
+
+
+def to_toml(config: Any) -> str:
+    """A config dataclass as TOML that :func:`load_config` reads back into the same value;
+    settings that are unset (None, which TOML cannot write) appear commented out."""
+    lines: list[str] = []
+    _write_table(config, "", lines)
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _write_table(config: Any, key: str, lines: list[str]) -> None:
+    values = [(f.name, getattr(config, f.name)) for f in fields(config) if f.init]
+    scalars = [(name, v) for name, v in values if not (is_dataclass(v) or isinstance(v, dict))]
+    if key:
+        lines.append(f"\n[{key}]")
+    for name, value in scalars:
+        lines.append(f"# {name} is unset" if value is None else f"{name} = {_toml_value(value)}")
+    for name, value in values:
+        sub = f"{key}.{name}" if key else name
+        if isinstance(value, dict):
+            lines.append(f"\n[{sub}]")
+            lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
+        elif is_dataclass(value):
+            _write_table(value, sub, lines)
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str | Path):
+        return json.dumps(str(value))  # a JSON string is a TOML basic string
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if is_dataclass(value):
+        items = (
+            f"{f.name} = {_toml_value(getattr(value, f.name))}"
+            for f in fields(value)
+            if f.init and getattr(value, f.name) is not None
+        )
+        return "{" + ", ".join(items) + "}"
+    raise TypeError(f"no TOML form for {type(value).__name__} {value!r}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m dsc.corpus_config", description=__doc__)
+    parser.add_argument("--dump", action="store_true", help="print the default config as TOML")
+    parser.add_argument("--config", type=Path, help="print this TOML file's full config instead")
+    args = parser.parse_args(argv)
+    if not (args.dump or args.config):
+        parser.error("nothing to do: pass --dump (or --config FILE)")
+    print(to_toml(load_config(args.config) if args.config else CorpusConfig()), end="")
+
+
+if __name__ == "__main__":
+    main()
