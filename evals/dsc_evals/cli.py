@@ -1,4 +1,4 @@
-"""Command line: ``python -m dsc_evals run|score|selfcheck|toolchains``."""
+"""Command line: ``python -m dsc_evals run|score|selfcheck|setup|crossfile build|toolchains``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from dsc_evals import crossfile_build
 from dsc_evals.config import ExecConfig, Isolation, Limits
 from dsc_evals.data import data_dir_from_env
 from dsc_evals.ds1000_runtime import build, runtime_dir
@@ -14,8 +15,9 @@ from dsc_evals.languages import LANGUAGES, detect_toolchains
 from dsc_evals.models import BACKENDS, DTYPES, GenerationConfig, load_backend
 from dsc_evals.report import table
 from dsc_evals.runner import (
-    ALL_TASKS,
     GRADED_TASKS,
+    KNOWN_TASKS,
+    OWN_TASKS,
     RunConfig,
     expand_tasks,
     model_completer,
@@ -28,12 +30,13 @@ from dsc_evals.sandbox import WEAK_FLAG
 
 def _add_common(parser: argparse.ArgumentParser, default_tasks: str | None) -> None:
     if default_tasks is None:
-        parser.add_argument("--task", required=True, choices=GRADED_TASKS)
+        parser.add_argument("--task", required=True, choices=(*GRADED_TASKS, *OWN_TASKS))
     else:
         parser.add_argument(
             "--tasks",
             default=default_tasks,
-            help=f"comma-separated: {', '.join(ALL_TASKS)}, humaneval-multi, all",
+            help=f"comma-separated: {', '.join(KNOWN_TASKS)}, humaneval-multi, crosscodeeval,"
+            " all (the published benchmarks)",
         )
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument(
@@ -110,6 +113,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--dir", type=Path, default=runtime_dir(), help="where (default: %(default)s)"
     )
 
+    crossfile = commands.add_parser("crossfile", help="our cross-file completion benchmark")
+    crossfile_commands = crossfile.add_subparsers(dest="action", required=True)
+    make = crossfile_commands.add_parser(
+        "build", help="build it from repositories (one per subdirectory of --repos)"
+    )
+    make.add_argument("--repos", type=Path, required=True, help="directory of repositories")
+    make.add_argument("--out", type=Path, required=True, help="JSON lines file to write")
+    make.add_argument("--only", default="", help="comma-separated repository names (default: all)")
+    defaults = crossfile_build.BuildConfig()
+    make.add_argument("--per-file", type=int, default=defaults.per_file)
+    make.add_argument("--seed", type=int, default=defaults.seed)
+
     commands.add_parser("toolchains", help="which languages can run here")
     return parser
 
@@ -142,6 +157,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "setup":
         print(f"ds1000 runtime: {build(args.dir)}")
+        return 0
+    if args.command == "crossfile":
+        config = crossfile_build.BuildConfig(per_file=args.per_file, seed=args.seed)
+        only = tuple(name for name in args.only.split(",") if name)
+        counts = crossfile_build.build(args.repos, args.out, config, only)
+        for language, count in sorted(counts.items()):
+            print(f"{language:10} {count}")
+        print(f"{sum(counts.values())} completion points in {args.out}")
         return 0
     if args.command == "toolchains":
         for name, reason in detect_toolchains(["python", *LANGUAGES]).items():

@@ -12,12 +12,16 @@ import gzip
 import importlib.util
 import json
 import os
+import tarfile
 import tempfile
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 _DEEPSEEK = "https://raw.githubusercontent.com/deepseek-ai/DeepSeek-Coder/main/Evaluation"
+CROSSCODEEVAL_ARCHIVE = (
+    "https://github.com/amazon-science/cceval/raw/main/data/crosscodeeval_data.tar.xz"
+)
 
 # Local file name -> where the file is published.
 PUBLIC_URLS: dict[str, str] = {
@@ -45,6 +49,12 @@ PUBLIC_URLS: dict[str, str] = {
             ("random-span", "RandomSpan"),
             ("random-span-light", "RandomSpanLight"),
         )
+    },
+    # One archive of all four languages; each name is its member (what `tar -xJf` lays out).
+    **{
+        f"crosscodeeval_data/{lang}/{name}": CROSSCODEEVAL_ARCHIVE
+        for lang in ("python", "java", "typescript", "csharp")
+        for name in ("line_completion.jsonl", "line_completion_rg1_bm25.jsonl")
     },
 }
 
@@ -89,17 +99,48 @@ def locate(name: str, data_dir: Path | None) -> Path:
     return path
 
 
-def _download(url: str, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def locate_built(name: str, data_dir: Path | None) -> Path:
+    """The path of a benchmark file we build ourselves (no public copy): in ``data_dir``."""
+    if data_dir is None:
+        raise FileNotFoundError(f"{name} is built, not downloaded: pass --data-dir holding it")
+    path = data_dir / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found (data directory {data_dir})")
+    return path
+
+
+def _fetch(url: str) -> bytes:
     try:
         with urllib.request.urlopen(url, timeout=60) as response:
-            data = response.read()
+            return bytes(response.read())
     except OSError as exc:
         raise OSError(
             f"cannot download {url} ({exc}); pass --data-dir or set DSC_BENCHMARKS_DIR"
         ) from exc
+
+
+def _download(url: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if url.endswith(".tar.xz"):
+        archive = cache_dir() / url.rsplit("/", 1)[-1]
+        if not archive.is_file():  # fetched once for all its members
+            write_atomic(archive, _fetch(url))
+        write_atomic(path, archive_member(archive, path.relative_to(cache_dir()).as_posix()))
+        return
+    data = _fetch(url)
     # Kept under the plain .jsonl name that a local data directory uses.
     write_atomic(path, gzip.decompress(data) if url.endswith(".gz") else data)
+
+
+def archive_member(archive: Path, name: str) -> bytes:
+    """The bytes of member ``name`` (with or without a leading ``./``) of a tar archive."""
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            if member.isfile() and member.name.removeprefix("./") == name:
+                handle = tar.extractfile(member)
+                if handle is not None:
+                    return handle.read()
+    raise FileNotFoundError(f"{archive} has no member {name}")
 
 
 def write_atomic(path: Path, data: bytes) -> None:

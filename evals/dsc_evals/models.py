@@ -42,10 +42,20 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> str:
     return text[:cut]
 
 
+def estimate_tokens(text: str) -> int:
+    """A stand-in token count where the model's tokenizer is not at hand (an endpoint): one per
+    three UTF-8 bytes, more than code tokenizers make, so a prompt sized by it still fits."""
+    return -(-len(text.encode("utf-8")) // 3)
+
+
 class Backend(ABC):
     """Turns prompts into completions."""
 
     name: str
+
+    def count_tokens(self, text: str) -> int:
+        """How many tokens ``text`` is to the model (prompts are sized by it)."""
+        return estimate_tokens(text)
 
     def complete(
         self, prompts: Sequence[str], stops: Sequence[Sequence[str]], config: GenerationConfig
@@ -108,6 +118,9 @@ class _LocalBackend(ScoringBackend):
     def encode(self, text: str) -> list[int]:
         ids = self.tokenizer.encode(text, add_special_tokens=False).ids
         return [self.bos, *ids] if self.bos is not None else ids
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.encode(text))
 
     def decode(self, ids: list[int]) -> str:
         return self.tokenizer.decode(ids, skip_special_tokens=False)

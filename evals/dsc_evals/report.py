@@ -22,7 +22,14 @@ PAPER_FIGURES: dict[str, tuple[str, list[tuple[str, float]]]] = {
     "gsm8k": ("pass@1", [("Base 33B", 60.7)]),
     "ds1000": ("pass@1", [("Base 33B", 40.2)]),
     "math": ("pass@1", [("Base 33B", 29.1)]),
+    "crosscodeeval-no-retrieval": ("group_mean", []),  # exact match, mean of the 4 languages
+    "crosscodeeval-bm25": ("group_mean", [("Base 6.7B", 16.03)]),
+    # Ours (`crossfile build`): no paper figure exists for it.
+    "crossfile": ("group_mean", []),
+    "crossfile-no-retrieval": ("group_mean", []),
 }
+# Further scores a task may have, each printed on a row of its own under the task's.
+SCORES = ("edit_similarity", "identifier_exact_match", "identifier_f1")
 HUMANEVAL_AVERAGE = ("humaneval", *(f"humaneval-{lang}" for lang in MULTIPLE_LANGUAGES))
 
 
@@ -48,6 +55,8 @@ def table(summary: dict[str, Any]) -> str:
             continue
         paper = ", ".join(f"{model} {value:.1f}" for model, value in figures) or "-"
         rows.append((name, metric, f"{100 * scores[metric]:.1f}", paper))
+        for score in (s for s in SCORES if s in scores):
+            rows.append((f"  {name}", score, f"{100 * scores[score]:.1f}", ""))
         for group, value in scores.get("by_group", {}).items():
             rows.append((f"  {name}/{group}", "pass@1", f"{100 * value:.1f}", ""))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]

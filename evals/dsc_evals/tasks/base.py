@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,9 @@ class Task(ABC):
     def program(self, problem: Problem, completion: str) -> Program | None:
         """The complete program that tests ``completion``; None when it is graded unrun."""
 
-    def grade(self, problem: Problem, completion: str, result: ExecResult) -> dict[str, bool]:
-        """Metrics of one sample; ``passed`` is the one pass@k is computed from."""
+    def grade(
+        self, problem: Problem, completion: str, result: ExecResult
+    ) -> Mapping[str, bool | float]:
+        """Metrics of one sample (rates or scores in [0, 1]); ``passed`` is the one pass@k is
+        computed from."""
         return {"passed": result.passed}
