@@ -1,22 +1,30 @@
 //! MinHash signatures of word n-gram shingles.
 //!
 //! A text is normalised (lower-cased, whitespace collapsed; both configurable), cut into word
-//! n-grams, each n-gram hashed with xxh3, and the set of hashes summarised by `num_perm`
-//! minima of the permutations `h -> (a * h + b) mod (2^61 - 1)`. Two signatures agree at a
-//! position with probability equal to the Jaccard similarity of the two shingle sets.
+//! n-grams, and each n-gram hashed with xxh3. The set of hashes is summarised by `num_perm`
+//! values such that two signatures agree at a position with probability equal to the Jaccard
+//! similarity of the two shingle sets. Two schemes compute them:
 //!
-//! `b` is drawn from the whole field and `a` from `[1, 2^29)`. A narrow `a` makes `a * h`
-//! two 29 x 32-bit products instead of four, which makes signatures 1.5x faster with no loss
-//! of accuracy measured: the inputs are xxh3 hashes, uniform over the field, so every non-zero
-//! `a` maps them to uniform values. On 21k pairs of real code and edited copies, the squared
-//! error of the estimate divided by its binomial variance averaged 1.008, against 1.005 with
-//! `a` drawn from the whole field.
+//! - [`Scheme::Oph`] (the default): one hash per shingle, one permutation hashing with optimal
+//!   densification (see [`crate::oph`] for the method and its papers). Its cost per shingle
+//!   does not grow with `num_perm`.
+//! - [`Scheme::Classic`]: `num_perm` minima of the permutations `h -> (a * h + b) mod (2^61 -
+//!   1)`, `num_perm` multiplications per shingle (the scheme of datasketch and datatrove).
+//!
+//! For the classic scheme, `b` is drawn from the whole field and `a` from `[1, 2^29)`. A narrow
+//! `a` makes `a * h` two 29 x 32-bit products instead of four, which makes signatures 1.5x
+//! faster with no loss of accuracy measured: the inputs are xxh3 hashes, uniform over the field,
+//! so every non-zero `a` maps them to uniform values. On 21k pairs of real code and edited
+//! copies, the squared error of the estimate divided by its binomial variance averaged 1.008,
+//! against 1.005 with `a` drawn from the whole field.
 
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::fmt;
 use xxhash_rust::xxh3::xxh3_64;
 
+use crate::oph::OnePermutation;
+use crate::simd::{SimdError, SimdPath};
 use crate::words::{collapse_whitespace, word_spans};
 
 /// The Mersenne prime 2^61 - 1: the modulus of the permutations (reduction needs no division).
@@ -25,14 +33,25 @@ pub const MERSENNE_61: u64 = (1 << 61) - 1;
 /// Every multiplier `a` is below 2^29, so `a` times a 32-bit half of a hash fits 61 bits.
 const MULTIPLIER_LIMIT: u64 = 1 << 29;
 
+/// How a signature's values are drawn from the shingle hashes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    /// One permutation hashing with optimal densification: one hash per shingle.
+    Oph,
+    /// `num_perm` independent permutations: `num_perm` multiplications per shingle.
+    Classic,
+}
+
 /// How signatures are computed; the same parameters give the same signature on every machine.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct MinHashParams {
-    /// Number of permutations, i.e. the signature length.
+    /// Number of permutations (of bins, for `Oph`), i.e. the signature length.
     pub num_perm: usize,
+    pub scheme: Scheme,
     /// Words per shingle.
     pub ngram: usize,
-    /// Seed of the permutation parameters `a`, `b`.
+    /// Seed of the permutation parameters `a`, `b` (of the shingle hash and probes, for `Oph`).
     pub seed: u64,
     /// Lower-case the text before shingling.
     pub lowercase: bool,
@@ -44,6 +63,7 @@ impl Default for MinHashParams {
     fn default() -> Self {
         Self {
             num_perm: 256,
+            scheme: Scheme::Oph,
             ngram: 5,
             seed: 42,
             lowercase: true,
@@ -57,6 +77,7 @@ impl Default for MinHashParams {
 pub enum MinHashError {
     ZeroPermutations,
     ZeroNgram,
+    Simd(SimdError),
 }
 
 impl fmt::Display for MinHashError {
@@ -64,6 +85,7 @@ impl fmt::Display for MinHashError {
         match self {
             Self::ZeroPermutations => write!(f, "num_perm must be at least 1"),
             Self::ZeroNgram => write!(f, "ngram must be at least 1"),
+            Self::Simd(e) => write!(f, "{e}"),
         }
     }
 }
@@ -74,27 +96,55 @@ impl std::error::Error for MinHashError {}
 #[derive(Debug, Clone)]
 pub struct MinHasher {
     params: MinHashParams,
-    blocks: Vec<PermutationBlock>,
+    kernel: Kernel,
+}
+
+/// The per-scheme state of a hasher.
+#[derive(Debug, Clone)]
+enum Kernel {
+    Classic {
+        blocks: Vec<PermutationBlock>,
+        simd: SimdPath,
+    },
+    Oph(OnePermutation),
 }
 
 impl MinHasher {
+    /// A hasher whose classic kernel is the build named by `DSC_SIMD`, or the fastest.
     pub fn new(params: MinHashParams) -> Result<Self, MinHashError> {
+        let simd = SimdPath::from_env().map_err(MinHashError::Simd)?;
+        Self::with_simd(params, simd)
+    }
+
+    /// A hasher whose classic kernel is the given build (which the CPU must support).
+    pub fn with_simd(params: MinHashParams, simd: SimdPath) -> Result<Self, MinHashError> {
         if params.num_perm == 0 {
             return Err(MinHashError::ZeroPermutations);
         }
         if params.ngram == 0 {
             return Err(MinHashError::ZeroNgram);
         }
-        let mut state = params.seed;
-        let mut a = Vec::with_capacity(params.num_perm);
-        let mut b = Vec::with_capacity(params.num_perm);
-        for _ in 0..params.num_perm {
-            // `a` must be non-zero for the map h -> a*h + b to be a permutation of the field.
-            a.push(1 + splitmix64(&mut state) % (MULTIPLIER_LIMIT - 1));
-            b.push(splitmix64(&mut state) % MERSENNE_61);
+        if !simd.is_supported() {
+            return Err(MinHashError::Simd(SimdError::Unsupported(simd)));
         }
-        let blocks = PermutationBlock::split(&a, &b);
-        Ok(Self { params, blocks })
+        let kernel = match params.scheme {
+            Scheme::Classic => Kernel::Classic {
+                blocks: permutations(params.num_perm, params.seed),
+                simd,
+            },
+            Scheme::Oph => Kernel::Oph(OnePermutation::new(params.num_perm, params.seed)),
+        };
+        Ok(Self { params, kernel })
+    }
+
+    /// The kernel that computes signatures, as benchmarks report it: the SIMD build of the
+    /// classic loop, or `scalar` for one permutation hashing (one hash and one minimum per
+    /// shingle: there is no loop over permutations to vectorise).
+    pub fn kernel_name(&self) -> String {
+        match &self.kernel {
+            Kernel::Classic { simd, .. } => format!("classic/{simd}"),
+            Kernel::Oph(_) => "oph/scalar".to_string(),
+        }
     }
 
     pub fn params(&self) -> &MinHashParams {
@@ -156,21 +206,58 @@ impl MinHasher {
             .collect()
     }
 
-    /// The MinHash signature of a set of shingle hashes (repeats change nothing). An empty set
-    /// gives all `u64::MAX`, a value no permutation produces, so empty texts agree only with
-    /// each other.
+    /// A mergeable summary of a set of shingle hashes (repeats change nothing): the sketch of a
+    /// union is the element-wise minimum of its parts' sketches. Classic: the signature itself.
+    /// Oph: the bin minima, `u64::MAX` in empty bins, before densification.
+    pub fn sketch_of_shingles(&self, shingles: &[u64]) -> Vec<u64> {
+        match &self.kernel {
+            Kernel::Classic { blocks, simd } => {
+                let mut signature = vec![u64::MAX; self.params.num_perm];
+                let reduced: Vec<u64> = shingles.iter().map(|&h| reduce_u64(h)).collect();
+                min_permutations(blocks, *simd, &reduced, &mut signature);
+                signature
+            }
+            Kernel::Oph(oph) => oph.bin_minima(shingles),
+        }
+    }
+
+    /// The signature of a sketch (of one text or a merged group). An empty set gives all
+    /// `u64::MAX`, a value no shingle produces, so empty texts agree only with each other.
+    pub fn finish(&self, sketch: Vec<u64>) -> Vec<u64> {
+        match &self.kernel {
+            Kernel::Classic { .. } => sketch,
+            Kernel::Oph(oph) => oph.densify(&sketch),
+        }
+    }
+
+    /// The MinHash signature of a set of shingle hashes.
     pub fn signature_of_shingles(&self, shingles: &[u64]) -> Vec<u64> {
-        let mut signature = vec![u64::MAX; self.params.num_perm];
-        let reduced: Vec<u64> = shingles.iter().map(|&h| reduce_u64(h)).collect();
-        min_permutations(&self.blocks, &reduced, &mut signature);
-        signature
+        self.finish(self.sketch_of_shingles(shingles))
+    }
+
+    /// The sketch of `text` (see [`Self::sketch_of_shingles`]).
+    pub fn sketch(&self, text: &str) -> Vec<u64> {
+        // A minimum ignores repeats: hashing them again is cheaper than sorting them out.
+        self.sketch_of_shingles(&self.shingle_hashes(text))
     }
 
     /// The MinHash signature of `text`.
     pub fn signature(&self, text: &str) -> Vec<u64> {
-        // A minimum ignores repeats: hashing them again is cheaper than sorting them out.
-        self.signature_of_shingles(&self.shingle_hashes(text))
+        self.finish(self.sketch(text))
     }
+}
+
+/// The classic permutations `(a, b)` of a seed, in blocks.
+fn permutations(num_perm: usize, seed: u64) -> Vec<PermutationBlock> {
+    let mut state = seed;
+    let mut a = Vec::with_capacity(num_perm);
+    let mut b = Vec::with_capacity(num_perm);
+    for _ in 0..num_perm {
+        // `a` must be non-zero for the map h -> a*h + b to be a permutation of the field.
+        a.push(1 + splitmix64(&mut state) % (MULTIPLIER_LIMIT - 1));
+        b.push(splitmix64(&mut state) % MERSENNE_61);
+    }
+    PermutationBlock::split(&a, &b)
 }
 
 /// The fraction of positions where two signatures agree: an unbiased estimate of the Jaccard
@@ -293,35 +380,24 @@ fn min_permutations_avx2(blocks: &[PermutationBlock], shingles: &[u64], signatur
     min_permutations_body(blocks, shingles, signature);
 }
 
-#[cfg(target_arch = "x86_64")]
-fn has_avx512() -> bool {
-    std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512dq")
-        && std::arch::is_x86_feature_detected!("avx512vl")
-}
-
-#[cfg(target_arch = "x86_64")]
-fn has_avx2() -> bool {
-    std::arch::is_x86_feature_detected!("avx2")
-}
-
-/// Runs the fastest build of the loop this CPU supports; every build gives the same result.
+/// Runs the given build of the loop; every build gives the same result.
 #[allow(unsafe_code)]
-fn min_permutations(blocks: &[PermutationBlock], shingles: &[u64], signature: &mut [u64]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if has_avx512() {
-            // SAFETY: the CPU has every feature `min_permutations_avx512` is compiled for.
-            unsafe { min_permutations_avx512(blocks, shingles, signature) };
-            return;
-        }
-        if has_avx2() {
-            // SAFETY: the CPU has AVX2, the feature `min_permutations_avx2` is compiled for.
-            unsafe { min_permutations_avx2(blocks, shingles, signature) };
-            return;
-        }
+fn min_permutations(
+    blocks: &[PermutationBlock],
+    simd: SimdPath,
+    shingles: &[u64],
+    signature: &mut [u64],
+) {
+    match simd {
+        // SAFETY: a `SimdPath` other than `Portable` reaches a kernel only after
+        // `SimdPath::is_supported` (checked in `MinHasher::with_simd`): the CPU has every
+        // feature the build is compiled for.
+        #[cfg(target_arch = "x86_64")]
+        SimdPath::Avx512 => unsafe { min_permutations_avx512(blocks, shingles, signature) },
+        #[cfg(target_arch = "x86_64")]
+        SimdPath::Avx2 => unsafe { min_permutations_avx2(blocks, shingles, signature) },
+        _ => min_permutations_body(blocks, shingles, signature),
     }
-    min_permutations_body(blocks, shingles, signature);
 }
 
 /// One conditional subtraction: enough for any value below `2 * (2^61 - 1)`.
@@ -335,7 +411,7 @@ fn reduce_once(x: u64) -> u64 {
 }
 
 /// SplitMix64: a tiny, well-mixed generator for the permutation parameters.
-fn splitmix64(state: &mut u64) -> u64 {
+pub(crate) fn splitmix64(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let mut z = *state;
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -349,11 +425,66 @@ mod tests {
     use proptest::prelude::*;
 
     fn hasher(num_perm: usize) -> MinHasher {
+        scheme_hasher(Scheme::Oph, num_perm, 42)
+    }
+
+    fn scheme_hasher(scheme: Scheme, num_perm: usize, seed: u64) -> MinHasher {
         let params = MinHashParams {
             num_perm,
+            scheme,
+            seed,
             ..MinHashParams::default()
         };
-        MinHasher::new(params).expect("valid params")
+        MinHasher::with_simd(params, SimdPath::Portable).expect("valid params")
+    }
+
+    /// The permutation blocks of a classic hasher.
+    fn blocks(h: &MinHasher) -> &[PermutationBlock] {
+        match &h.kernel {
+            Kernel::Classic { blocks, .. } => blocks,
+            Kernel::Oph(_) => panic!("not a classic hasher"),
+        }
+    }
+
+    /// Sorted xxh3 hashes of `0..common + only_left` and of `0..common` with `only_right`
+    /// others: shingle sets of a known Jaccard similarity.
+    fn set_pair(common: usize, only_left: usize, only_right: usize) -> (Vec<u64>, Vec<u64>) {
+        // Shingles are xxh3 hashes, not small consecutive integers.
+        let hashed = |ids: Vec<u64>| {
+            let mut hashes: Vec<u64> = ids.iter().map(|i| xxh3_64(&i.to_le_bytes())).collect();
+            hashes.sort_unstable();
+            hashes
+        };
+        let left = hashed((0..common + only_left).map(|i| i as u64).collect());
+        let right = hashed(
+            (0..common)
+                .chain(1_000_000..1_000_000 + only_right)
+                .map(|i| i as u64)
+                .collect(),
+        );
+        (left, right)
+    }
+
+    /// Whether the estimate of both schemes is within 4 binomial standard errors of the truth.
+    fn check_estimate(
+        pair: (Vec<u64>, Vec<u64>),
+        num_perm: usize,
+        seed: u64,
+    ) -> Result<(), String> {
+        let (left, right) = pair;
+        let exact = exact_jaccard(&left, &right);
+        let std_err = (exact * (1.0 - exact) / num_perm as f64).sqrt();
+        for scheme in [Scheme::Oph, Scheme::Classic] {
+            let h = scheme_hasher(scheme, num_perm, seed);
+            let estimate = estimated_jaccard(
+                &h.signature_of_shingles(&left),
+                &h.signature_of_shingles(&right),
+            );
+            if (estimate - exact).abs() > 4.0 * std_err + 1e-9 {
+                return Err(format!("{scheme:?}: estimate {estimate} exact {exact}"));
+            }
+        }
+        Ok(())
     }
 
     #[test]
@@ -416,9 +547,11 @@ mod tests {
 
     #[test]
     fn empty_text_has_a_signature_no_text_shares() {
-        let h = hasher(16);
-        assert_eq!(h.signature(""), vec![u64::MAX; 16]);
-        assert_eq!(estimated_jaccard(&h.signature(""), &h.signature("x")), 0.0);
+        for scheme in [Scheme::Oph, Scheme::Classic] {
+            let h = scheme_hasher(scheme, 16, 42);
+            assert_eq!(h.signature(""), vec![u64::MAX; 16]);
+            assert_eq!(estimated_jaccard(&h.signature(""), &h.signature("x")), 0.0);
+        }
     }
 
     #[test]
@@ -462,6 +595,22 @@ mod tests {
         }
 
         #[test]
+        fn merged_sketches_give_the_signature_of_the_union(
+            left in proptest::collection::vec(any::<u64>(), 0..40),
+            right in proptest::collection::vec(any::<u64>(), 0..40),
+        ) {
+            for scheme in [Scheme::Oph, Scheme::Classic] {
+                let h = scheme_hasher(scheme, 32, 42);
+                let merged: Vec<u64> = h.sketch_of_shingles(&left).iter()
+                    .zip(h.sketch_of_shingles(&right))
+                    .map(|(&l, r)| l.min(r))
+                    .collect();
+                let union: Vec<u64> = left.iter().chain(&right).copied().collect();
+                prop_assert_eq!(h.finish(merged), h.signature_of_shingles(&union));
+            }
+        }
+
+        #[test]
         fn signature_of_a_text_is_that_of_its_shingle_set(text in "(ab|cd|Ef|\\s|é){0,80}") {
             let h = hasher(32);
             prop_assert_eq!(h.signature(&text), h.signature_of_shingles(&h.shingles(&text)));
@@ -471,26 +620,14 @@ mod tests {
         fn every_build_of_the_loop_agrees(
             shingles in proptest::collection::vec(0..MERSENNE_61, 0..100)
         ) {
-            let h = hasher(40); // not a multiple of LANES: the padded block runs too
+            let h = scheme_hasher(Scheme::Classic, 40, 42); // not a multiple of LANES
             let mut portable = vec![u64::MAX; 40];
-            min_permutations_body(&h.blocks, &shingles, &mut portable);
-            let mut dispatched = vec![u64::MAX; 40];
-            min_permutations(&h.blocks, &shingles, &mut dispatched);
-            prop_assert_eq!(&dispatched, &portable);
-            #[cfg(target_arch = "x86_64")]
-            #[allow(unsafe_code)]
-            {
-                if has_avx2() {
-                    let mut avx2 = vec![u64::MAX; 40];
-                    // SAFETY: the CPU has AVX2.
-                    unsafe { min_permutations_avx2(&h.blocks, &shingles, &mut avx2) };
-                    prop_assert_eq!(&avx2, &portable);
-                }
-                if has_avx512() {
-                    let mut avx512 = vec![u64::MAX; 40];
-                    // SAFETY: the CPU has AVX-512 F, DQ and VL.
-                    unsafe { min_permutations_avx512(&h.blocks, &shingles, &mut avx512) };
-                    prop_assert_eq!(&avx512, &portable);
+            min_permutations_body(blocks(&h), &shingles, &mut portable);
+            for simd in [SimdPath::Avx2, SimdPath::Avx512] {
+                if simd.is_supported() {
+                    let mut built = vec![u64::MAX; 40];
+                    min_permutations(blocks(&h), simd, &shingles, &mut built);
+                    prop_assert_eq!(&built, &portable, "{}", simd);
                 }
             }
         }
@@ -499,7 +636,7 @@ mod tests {
         fn signature_is_the_minimum_of_each_permutation(
             shingles in proptest::collection::btree_set(any::<u64>(), 1..200)
         ) {
-            let h = hasher(32);
+            let h = scheme_hasher(Scheme::Classic, 32, 42);
             let shingles: Vec<u64> = shingles.into_iter().collect();
             let fast = h.signature_of_shingles(&shingles);
             for (j, &value) in fast.iter().enumerate() {
@@ -507,7 +644,7 @@ mod tests {
                     .iter()
                     .map(|&x| {
                         let x = u128::from(x) % u128::from(MERSENNE_61);
-                        let block = &h.blocks[j / LANES];
+                        let block = &blocks(&h)[j / LANES];
                         let (a, b) = (block.a[j % LANES], block.b[j % LANES]);
                         (u128::from(a) * x + u128::from(b)) % u128::from(MERSENNE_61)
                     })
@@ -527,25 +664,23 @@ mod tests {
 
         #[test]
         fn estimate_is_close_to_exact_jaccard(
-            common in 0usize..300, only_left in 0usize..300, only_right in 0usize..300
+            common in 0usize..300, only_left in 0usize..300, only_right in 0usize..300,
+            seed in any::<u64>(),
         ) {
             prop_assume!(common + only_left + only_right > 0);
-            let h = hasher(256);
-            // Shingles are xxh3 hashes, not small consecutive integers.
-            let hashed = |ids: Vec<u64>| {
-                let mut hashes: Vec<u64> = ids.iter().map(|i| xxh3_64(&i.to_le_bytes())).collect();
-                hashes.sort_unstable();
-                hashes
-            };
-            let left = hashed((0..common + only_left).map(|i| i as u64).collect());
-            let right = hashed((0..common).chain(1_000_000..1_000_000 + only_right)
-                .map(|i| i as u64).collect());
-            let exact = exact_jaccard(&left, &right);
-            let estimate = estimated_jaccard(
-                &h.signature_of_shingles(&left), &h.signature_of_shingles(&right));
-            let std_err = (exact * (1.0 - exact) / 256.0).sqrt();
-            prop_assert!((estimate - exact).abs() <= 4.0 * std_err + 1e-9,
-                "estimate {estimate} exact {exact}");
+            let pair = set_pair(common, only_left, only_right);
+            prop_assert_eq!(check_estimate(pair, 256, seed), Ok(()));
+        }
+
+        #[test]
+        fn estimate_of_tiny_sets_is_close_to_exact_jaccard(
+            common in 0usize..6, only_left in 0usize..6, only_right in 0usize..6,
+            seed in any::<u64>(),
+        ) {
+            // Fewer shingles than bins: most bins of the one permutation are densified.
+            prop_assume!(common + only_left + only_right > 0);
+            let pair = set_pair(common, only_left, only_right);
+            prop_assert_eq!(check_estimate(pair, 64, seed), Ok(()));
         }
     }
 }
