@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import random
@@ -13,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dsc import _dsc
 from dsc.atomic import write_parquet
 from dsc.dedup import (
     DedupConfig,
@@ -46,19 +48,84 @@ def estimate(left: str, right: str, cfg: DedupConfig) -> float:
     return frame.select(minhash_similarity("a", "b")).item()
 
 
+def check_estimate(
+    common: list[str], left_only: list[str], right_only: list[str], cfg: DedupConfig
+):
+    left, right = " ".join(common + left_only), " ".join(common + right_only)
+    a, b = shingle_set(left, cfg.ngram), shingle_set(right, cfg.ngram)
+    exact = len(a & b) / len(a | b) if a | b else 1.0
+    std_err = math.sqrt(exact * (1 - exact) / cfg.num_perm)
+    assert abs(estimate(left, right, cfg) - exact) <= 4 * std_err + 1e-9
+
+
+@pytest.mark.parametrize("scheme", ["oph", "classic"])
 @settings(derandomize=True)
 @given(
     common=st.lists(words, max_size=120),
     left_only=st.lists(words, max_size=120),
     right_only=st.lists(words, max_size=120),
+    seed=st.integers(0, 2**63 - 1),
 )
-def test_estimate_within_four_standard_errors(common, left_only, right_only):
-    cfg = DedupConfig()
-    left, right = " ".join(common + left_only), " ".join(common + right_only)
-    a, b = shingle_set(left), shingle_set(right)
-    exact = len(a & b) / len(a | b) if a | b else 1.0
-    std_err = math.sqrt(exact * (1 - exact) / cfg.num_perm)
-    assert abs(estimate(left, right, cfg) - exact) <= 4 * std_err + 1e-9
+def test_estimate_within_four_standard_errors(scheme, common, left_only, right_only, seed):
+    check_estimate(common, left_only, right_only, DedupConfig(scheme=scheme, seed=seed))
+
+
+@pytest.mark.parametrize("scheme", ["oph", "classic"])
+@settings(derandomize=True)
+@given(
+    common=st.lists(words, max_size=6),
+    left_only=st.lists(words, max_size=6),
+    right_only=st.lists(words, max_size=6),
+    seed=st.integers(0, 2**63 - 1),
+)
+def test_estimate_of_sets_smaller_than_the_signature(scheme, common, left_only, right_only, seed):
+    # At most 18 shingles in 64 bins: most of a one-permutation signature is densified.
+    cfg = DedupConfig(scheme=scheme, seed=seed, ngram=1, num_perm=64)
+    check_estimate(common, left_only, right_only, cfg)
+
+
+GOLDEN_TEXTS = [
+    "",
+    "x",
+    "def f(x):\n    return x + 1",
+    " ".join(f"w{i}" for i in range(1000)),
+    "Ünïcödé ΣΑΣ text with more than five words here",
+]
+
+
+def signature_digest(cfg: DedupConfig) -> str:
+    frame = pl.DataFrame({"text": GOLDEN_TEXTS}).select(minhash_signature("text", cfg))
+    values = [v for signature in frame["text"].to_list() for v in signature]
+    return hashlib.sha256(b"".join(v.to_bytes(8, "little") for v in values)).hexdigest()
+
+
+def test_classic_signatures_are_those_from_before_one_permutation_hashing():
+    # The digest of these signatures as computed by dsc before the "oph" scheme (commit 3b0fe90).
+    digest = "ece918c8c0df55157b72e7fd42fc51de6df4b33734664fded27700a7b32d052d"
+    assert signature_digest(DedupConfig(scheme="classic")) == digest
+
+
+@pytest.mark.parametrize("simd", ["portable", "avx2", "avx512"])
+def test_every_simd_build_gives_the_same_signatures(monkeypatch, simd):
+    monkeypatch.setenv("DSC_SIMD", simd)
+    try:
+        kernels = dict(_dsc.minhash_kernels()[0])
+    except ValueError as error:
+        assert "not supported by this CPU" in str(error)
+        pytest.skip(f"this CPU has no {simd}")
+    assert kernels == {"oph": "oph/scalar", "classic": f"classic/{simd}"}
+    for scheme in ("oph", "classic"):
+        cfg = DedupConfig(scheme=scheme)
+        monkeypatch.setenv("DSC_SIMD", "portable")
+        portable = signature_digest(cfg)
+        monkeypatch.setenv("DSC_SIMD", simd)
+        assert signature_digest(cfg) == portable
+
+
+def test_an_unknown_simd_build_is_named(monkeypatch):
+    monkeypatch.setenv("DSC_SIMD", "sse9")
+    with pytest.raises(pl.exceptions.ComputeError, match='DSC_SIMD="sse9" is not a SIMD path'):
+        signature_digest(DedupConfig())
 
 
 @settings(max_examples=25)
@@ -152,6 +219,7 @@ def test_drop_removed_writes_only_kept_rows(tmp_path):
     ("kwargs", "message"),
     [
         ({"num_perm": 0}, "num_perm"),
+        ({"scheme": "bbit"}, "scheme must be one of"),
         ({"threshold": 0.0}, "threshold"),
         ({"bands": 4}, "both bands and rows"),
         ({"bands": 20, "rows": 20}, "bands x rows"),
@@ -267,6 +335,7 @@ def outputs_of(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.glob("*/*.parquet"))}
 
 
+@pytest.mark.parametrize("scheme", ["oph", "classic"])
 @settings(derandomize=True, max_examples=50)
 @given(
     groups=st.lists(
@@ -275,9 +344,9 @@ def outputs_of(out: Path) -> dict[str, bytes]:
         max_size=5,
     )
 )
-def test_a_group_signature_is_the_minhash_of_the_union_of_its_rows(groups):
+def test_a_group_signature_is_the_minhash_of_the_union_of_its_rows(scheme, groups):
     # With one word per shingle, the union of the rows' shingles is the joined text's.
-    cfg = replace(SMALL, ngram=1, group_col="group")
+    cfg = replace(SMALL, ngram=1, group_col="group", scheme=scheme)
     rows = pl.DataFrame(
         [
             (f"{g}.{r}", g, " ".join(row))

@@ -2,8 +2,9 @@
 //! pair and cluster steps of LSH as functions over Series.
 
 use dsc_core::lsh::{self, ClusterStats, LshParams, UnionFind};
-use dsc_core::minhash::{self, MinHashParams, MinHasher};
+use dsc_core::minhash::{self, MinHashParams, MinHasher, Scheme};
 use dsc_core::sigstore::{self, RowRef, SignatureFile};
+use dsc_core::simd;
 use polars::prelude::*;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -40,22 +41,81 @@ fn list_u64_series(name: PlSmallStr, rows: &[Option<Vec<u64>>], width: usize) ->
     builder.finish().into_series()
 }
 
-/// The MinHash signature of each text (null stays null). Rows run in parallel: a signature
-/// costs `num_perm` multiplications per shingle, far more than the hand-off.
+/// `summary` of each text (null stays null), in parallel over rows: a signature costs at least
+/// one hash per shingle, far more than the hand-off.
+fn per_text(
+    texts: &Series,
+    params: MinHashParams,
+    summary: impl Fn(&MinHasher, &str) -> Vec<u64> + Sync,
+) -> PolarsResult<Series> {
+    let hasher = MinHasher::new(params).map_err(|e| polars_err!(InvalidOperation: "{e}"))?;
+    let values: Vec<Option<&str>> = strings(texts, "text")?.iter().collect();
+    let rows: Vec<Option<Vec<u64>>> = values
+        .par_iter()
+        .map(|text| text.map(|t| summary(&hasher, t)))
+        .collect();
+    Ok(list_u64_series(
+        texts.name().clone(),
+        &rows,
+        hasher.params().num_perm,
+    ))
+}
+
+/// The MinHash signature of each text (null stays null).
 #[polars_expr(output_type_func=list_u64_output)]
 fn minhash_signature_expr(inputs: &[Series], kwargs: MinHashParams) -> PolarsResult<Series> {
-    let texts = strings(&inputs[0], "text")?;
+    per_text(&inputs[0], kwargs, MinHasher::signature)
+}
+
+/// The mergeable sketch of each text (see `MinHasher::sketch_of_shingles`): the element-wise
+/// minimum of a group's sketches is the sketch of the union of its shingles.
+#[polars_expr(output_type_func=list_u64_output)]
+fn minhash_sketch_expr(inputs: &[Series], kwargs: MinHashParams) -> PolarsResult<Series> {
+    per_text(&inputs[0], kwargs, MinHasher::sketch)
+}
+
+/// The signature of each sketch (densified, for one permutation hashing).
+#[polars_expr(output_type_func=list_u64_output)]
+fn minhash_finish_expr(inputs: &[Series], kwargs: MinHashParams) -> PolarsResult<Series> {
     let hasher = MinHasher::new(kwargs).map_err(|e| polars_err!(InvalidOperation: "{e}"))?;
-    let texts: Vec<Option<&str>> = texts.iter().collect();
-    let rows: Vec<Option<Vec<u64>>> = texts
-        .par_iter()
-        .map(|text| text.map(|t| hasher.signature(t)))
-        .collect();
+    let sketches = signature_column(&inputs[0], "minhash_finish")?;
+    let mut rows = Vec::with_capacity(sketches.len());
+    for sketch in sketches.amortized_iter() {
+        let row = match sketch {
+            Some(s) => {
+                let values = s.as_ref().u64()?.cont_slice()?.to_vec();
+                polars_ensure!(
+                    values.len() == hasher.params().num_perm,
+                    InvalidOperation: "minhash_finish: a sketch of {} values, num_perm is {}",
+                    values.len(), hasher.params().num_perm
+                );
+                Some(hasher.finish(values))
+            }
+            None => None,
+        };
+        rows.push(row);
+    }
     Ok(list_u64_series(
         inputs[0].name().clone(),
         &rows,
         hasher.params().num_perm,
     ))
+}
+
+/// The kernel each scheme's signatures run on this machine (honouring `DSC_SIMD`), and the
+/// vector features the module was compiled with: what a benchmark reports beside its figures.
+#[pyfunction]
+pub fn minhash_kernels() -> PyResult<(Vec<(String, String)>, Vec<&'static str>)> {
+    let mut kernels = Vec::new();
+    for (name, scheme) in [("oph", Scheme::Oph), ("classic", Scheme::Classic)] {
+        let params = MinHashParams {
+            scheme,
+            ..MinHashParams::default()
+        };
+        let hasher = MinHasher::new(params).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        kernels.push((name.to_string(), hasher.kernel_name()));
+    }
+    Ok((kernels, simd::compiled_features()))
 }
 
 /// The band hashes of each signature (see `dsc_core::lsh::band_hashes`).

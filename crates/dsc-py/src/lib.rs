@@ -28,6 +28,7 @@ fn _dsc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rayon_threads, m)?)?;
     m.add_function(wrap_pyfunction!(defaults::default_configs, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::lsh_optimal_params, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup::minhash_kernels, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::lsh_candidate_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::write_signature_file, m)?)?;
     m.add_function(wrap_pyfunction!(dedup::signature_pair_similarity, m)?)?;

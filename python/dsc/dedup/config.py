@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from dsc import _dsc
+
+#: How signature values are drawn (``dsc_core::minhash::Scheme``): ``oph`` hashes each shingle
+#: once (one permutation hashing, Li, Owen, Zhang, NeurIPS 2012, with optimal densification,
+#: Shrivastava, ICML 2017); ``classic`` takes ``num_perm`` permutations of every shingle, as
+#: datasketch and datatrove do (and as dsc did before ``oph``, with the same signatures).
+Scheme = Literal["oph", "classic"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,7 @@ class DedupConfig:
     group_col: str | None = None
     rank_col: str | None = None  # keep the highest per cluster; None: the longest text
     num_perm: int = 256  # MinHash permutations (signature length)
+    scheme: Scheme = "oph"  # one hash per shingle; "classic": num_perm per shingle
     ngram: int = 5  # words per shingle
     seed: int = 42  # seed of the permutations
     lowercase: bool = True
@@ -49,8 +56,13 @@ class DedupConfig:
             "group_col must differ from id_col and text_col",
         )
         _check(self.num_perm >= 1, "num_perm must be >= 1")
+        _check(
+            self.scheme in get_args(Scheme),
+            f"scheme must be one of {get_args(Scheme)}, got {self.scheme!r}",
+        )
         _check(self.ngram >= 1, "ngram must be >= 1")
-        _check(0 <= self.seed < 2**64, "seed must be in [0, 2^64)")
+        # The plugin receives its settings pickled, where integers from 2^63 do not decode as u64.
+        _check(0 <= self.seed < 2**63, "seed must be in [0, 2^63)")
         _check(0.0 < self.threshold <= 1.0, "threshold must be in (0, 1]")
         _check((self.bands is None) == (self.rows is None), "set both bands and rows, or neither")
         if self.bands is not None and self.rows is not None:
@@ -80,6 +92,7 @@ class DedupConfig:
         """The keyword arguments of the Rust signature expression."""
         return {
             "num_perm": self.num_perm,
+            "scheme": self.scheme,
             "ngram": self.ngram,
             "seed": self.seed,
             "lowercase": self.lowercase,

@@ -23,6 +23,20 @@ def minhash_signature(text: str | pl.Expr, cfg: DedupConfig | None = None) -> pl
     return plugin_expr("minhash_signature_expr", to_expr(text), kwargs)
 
 
+def minhash_sketch(text: str | pl.Expr, cfg: DedupConfig | None = None) -> pl.Expr:
+    """The mergeable ``List(UInt64)`` sketch of each String row: the element-wise minimum of
+    sketches is the sketch of the union of their shingles, and :func:`minhash_finish` makes a
+    sketch the signature (for ``scheme="oph"`` by densifying it; a signature cannot be merged)."""
+    kwargs = (cfg or DedupConfig()).minhash_kwargs()
+    return plugin_expr("minhash_sketch_expr", to_expr(text), kwargs)
+
+
+def minhash_finish(sketch: str | pl.Expr, cfg: DedupConfig | None = None) -> pl.Expr:
+    """The signature of each sketch of :func:`minhash_sketch` (of one text or a merged group)."""
+    kwargs = (cfg or DedupConfig()).minhash_kwargs()
+    return plugin_expr("minhash_finish_expr", to_expr(sketch), kwargs)
+
+
 def band_hashes(signature: str | pl.Expr, bands: int, rows: int) -> pl.Expr:
     """One hash per LSH band of each signature; the band index is mixed into the hash."""
     kwargs = {"bands": bands, "rows": rows}

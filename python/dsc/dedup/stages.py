@@ -33,7 +33,7 @@ import polars as pl
 from dsc import _dsc
 from dsc.atomic import write_parquet, write_with
 from dsc.dedup.config import DedupConfig
-from dsc.dedup.expressions import band_hashes, minhash_signature
+from dsc.dedup.expressions import band_hashes, minhash_finish, minhash_signature, minhash_sketch
 from dsc.dedup.layout import Layout
 
 CLUSTER_ID = "cluster_id"
@@ -74,27 +74,33 @@ def compute_signatures(shard: Path, cfg: DedupConfig, layout: Layout) -> dict[st
 
 def unit_signatures(rows: pl.DataFrame, cfg: DedupConfig) -> pl.DataFrame:
     """``id``, ``rank`` and ``signature`` of each unit in first-appearance order: each row, or
-    each group, whose signature is the element-wise minimum of its rows' (the MinHash of the
-    union of their shingles) and whose rank is the sum of their text lengths, or the highest
-    of their ``rank_col`` values (a repository's date or stars, the same on each row)."""
+    each group, whose signature is that of the union of its rows' shingles (the element-wise
+    minimum of their sketches, finished) and whose rank is the sum of their text lengths, or
+    the highest of their ``rank_col`` values (a repository's date or stars, the same on each
+    row)."""
     rank = pl.col(cfg.text_col).str.len_bytes() if cfg.rank_col is None else pl.col(cfg.rank_col)
-    signed = rows.select(
+    if cfg.group_col is None:
+        return rows.select(
+            id=pl.col(cfg.unit_col),
+            rank=rank.cast(pl.Float64),
+            signature=minhash_signature(cfg.text_col, cfg),
+        )
+    sketched = rows.select(
         id=pl.col(cfg.unit_col),
         rank=rank.cast(pl.Float64),
-        signature=minhash_signature(cfg.text_col, cfg),
+        sketch=minhash_sketch(cfg.text_col, cfg),
     )
-    if cfg.group_col is None:
-        return signed
     minima = (
-        signed.with_columns(position=pl.int_ranges(pl.col("signature").list.len()))
-        .explode("signature", "position")
+        sketched.with_columns(position=pl.int_ranges(pl.col("sketch").list.len()))
+        .explode("sketch", "position")
         .group_by("id", "position")
-        .agg(pl.col("signature").min())
+        .agg(pl.col("sketch").min())
         .group_by("id")
-        .agg(pl.col("signature").sort_by("position"))
+        .agg(pl.col("sketch").sort_by("position"))
+        .select("id", signature=minhash_finish("sketch", cfg))
     )
     unit_rank = pl.col("rank").sum() if cfg.rank_col is None else pl.col("rank").max()
-    ranks = signed.group_by("id", maintain_order=True).agg(unit_rank)
+    ranks = sketched.group_by("id", maintain_order=True).agg(unit_rank)
     return ranks.join(minima, on="id", maintain_order="left")
 
 
