@@ -13,6 +13,7 @@ use pyo3_polars::derive::polars_expr;
 use pyo3_polars::error::PyPolarsErr;
 use pyo3_polars::PySeries;
 use rayon::prelude::*;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::input::strings;
@@ -102,20 +103,22 @@ fn minhash_finish_expr(inputs: &[Series], kwargs: MinHashParams) -> PolarsResult
     ))
 }
 
-/// The kernel each scheme's signatures run on this machine (honouring `DSC_SIMD`), and the
-/// vector features the module was compiled with: what a benchmark reports beside its figures.
+/// The kernel each scheme's signatures run on this machine (honouring `DSC_SIMD`), and under
+/// `compiled` the vector features the module was compiled with: what a benchmark reports
+/// beside its figures.
 #[pyfunction]
-pub fn minhash_kernels() -> PyResult<(Vec<(String, String)>, Vec<&'static str>)> {
-    let mut kernels = Vec::new();
+pub fn minhash_kernels() -> PyResult<BTreeMap<&'static str, String>> {
+    let mut kernels = BTreeMap::new();
     for (name, scheme) in [("oph", Scheme::Oph), ("classic", Scheme::Classic)] {
         let params = MinHashParams {
             scheme,
             ..MinHashParams::default()
         };
         let hasher = MinHasher::new(params).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        kernels.push((name.to_string(), hasher.kernel_name()));
+        kernels.insert(name, hasher.kernel_name());
     }
-    Ok((kernels, simd::compiled_features()))
+    kernels.insert("compiled", simd::compiled_features().join(","));
+    Ok(kernels)
 }
 
 /// The band hashes of each signature (see `dsc_core::lsh::band_hashes`).
