@@ -11,6 +11,18 @@ duplicates; the newest of a cluster stays (``dedup_keep``). A repository that sh
 part with another (a vendored library) is not a duplicate: both are kept whole, the shared
 part in each; ``dedup_level = "sample"`` deduplicates sample by sample instead.
 
+A shard's files are read and run through the per-file stages in batches of about
+``shard_bytes`` raw bytes (:func:`dsc.sources.read_in_batches`), so a repository larger than
+a shard (a monorepo) is never held raw whole: a batch's bytes, their decoded text and its
+screening are freed before the next batch is read. What must outlive the batches is held
+until the shard is written: the kept files' text, the audit rows and the manifests, because
+the ordering needs every kept file of a repository at once (import resolution reads the
+other files' content). Peak memory is therefore the larger of a batch's working set (a few
+times ``shard_bytes``) and the shard's kept text beside its samples (the ordering). A shard
+is less than ``shard_bytes`` of repositories before its last one, so past a shard's size
+this is set by the kept text of the largest repository and its samples, not by its raw size.
+The outputs do not depend on the batch size.
+
 The per-file stages run before concatenation, unlike the paper's listing (screening and
 decontamination after dedup): dropping a file from an already concatenated sample would
 mean rebuilding it, while dropping it first lets the ordering see only the files that stay.
@@ -64,7 +76,7 @@ from dsc.shard_plan import ShardTask, plan_shards, remove_unplanned
 from dsc.sources import (
     Repository,
     RepoSource,
-    read_repositories_and_skips,
+    read_in_batches,
     shown_name,
     site_packages_repositories,
     stdlib_repositories,
@@ -117,10 +129,18 @@ def _decont_index(cfg: DecontConfig, benchmarks: str) -> DecontIndex:
     return index_from_config(cfg)
 
 
-def file_stages(
-    raw: pl.DataFrame, cfg: CorpusConfig, benchmarks: str
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Stages 1, 4 and 5 over one shard's files: (kept files, audit of dropped files)."""
+@dataclass(frozen=True)
+class FileStages:
+    """What stages 1, 4 and 5 keep of some files, and the audit rows of what they drop."""
+
+    kept: pl.DataFrame  # repo, path, lang, content
+    filtered: pl.DataFrame  # dropped by the rule-based filters (AUDIT_SCHEMA)
+    screened: pl.DataFrame  # dropped by screening or decontamination (AUDIT_SCHEMA)
+
+
+def file_stages(raw: pl.DataFrame, cfg: CorpusConfig, benchmarks: str) -> FileStages:
+    """Stages 1, 4 and 5 over a batch of files; each file is judged on its own, so the result
+    of a batch does not depend on the other files of the batch."""
     checked = (
         filter_files(raw.lazy(), cfg.filters)
         .with_columns(n_bytes=pl.col("raw").bin.size().cast(pl.UInt64))
@@ -142,10 +162,11 @@ def file_stages(
         .otherwise(pl.lit("decontaminate")),
     ).collect()
     early_drops = checked.filter(~pl.col("keep")).with_columns(stage=pl.lit("filters"))
-    late_drops = late.filter(pl.col("reason").is_not_null())
-    audit = pl.concat([_audit_rows(early_drops), _audit_rows(late_drops)])
-    kept = late.filter(pl.col("reason").is_null()).select("repo", "path", "lang", "content")
-    return kept, audit
+    return FileStages(
+        kept=late.filter(pl.col("reason").is_null()).select("repo", "path", "lang", "content"),
+        filtered=_audit_rows(early_drops),
+        screened=_audit_rows(late.filter(pl.col("reason").is_not_null())),
+    )
 
 
 def _audit_rows(drops: pl.DataFrame) -> pl.DataFrame:
@@ -156,16 +177,52 @@ def _audit_rows(drops: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def run_shard(task: ShardTask) -> ShardStats:
-    """Phase 1 for one shard; writes kept files, the audit, the samples, then the marker."""
-    raw, skipped = read_repositories_and_skips(task.repos, max_file_bytes=task.cfg.max_file_bytes)
-    kept, audit = file_stages(raw, task.cfg, task.benchmarks)
-    audit = pl.concat([_audit_rows(skipped.with_columns(stage=pl.lit("read"))), audit])
+@dataclass(frozen=True)
+class Batch:
+    """What must outlive one batch of a shard's files once its raw bytes are freed."""
+
+    stages: FileStages
+    skipped: pl.DataFrame  # found but not read (SKIPPED_SCHEMA)
+    manifests: pl.DataFrame  # repo, path, content: every manifest, kept or not
+    files_in: int
+    bytes_in: int
+
+
+def run_batch(raw: pl.DataFrame, skipped: pl.DataFrame, task: ShardTask) -> Batch:
+    """The per-file stages over one batch of a shard's files."""
     # Manifests (go.mod, ...) tell the resolvers how imports name files, kept or not.
     manifests = raw.filter(is_manifest("path")).select("repo", "path", content=decode_text("raw"))
-    samples = order_repositories(
-        kept, task.cfg.ordering, manifests.filter(pl.col("content").is_not_null())
-    ).with_columns(id=pl.format("{}#{}", "repo", "sample_id"))
+    return Batch(
+        stages=file_stages(raw, task.cfg, task.benchmarks),
+        skipped=skipped,
+        manifests=manifests.filter(pl.col("content").is_not_null()),
+        files_in=raw.height + skipped.height,
+        bytes_in=int(raw["raw"].bin.size().sum() or 0) + int(skipped["n_bytes"].sum() or 0),
+    )
+
+
+def run_shard(task: ShardTask) -> ShardStats:
+    """Phase 1 for one shard, its files read and judged in batches (see the module's
+    docstring); writes kept files, the audit, the samples, then the marker."""
+    batches = [
+        run_batch(raw, skipped, task)
+        for repo in task.repos
+        for raw, skipped in read_in_batches(
+            repo, batch_bytes=task.cfg.shard_bytes, max_file_bytes=task.cfg.max_file_bytes
+        )
+    ]
+    # Frames end to end, not copied into one chunk: written parquet does not depend on chunks.
+    kept = pl.concat([b.stages.kept for b in batches])
+    read_drops = [_audit_rows(b.skipped.with_columns(stage=pl.lit("read"))) for b in batches]
+    audit = pl.concat(
+        [*read_drops, *[b.stages.filtered for b in batches], *[b.stages.screened for b in batches]]
+    )
+    manifests = pl.concat([b.manifests for b in batches])
+    files_in = sum(b.files_in for b in batches)
+    bytes_in = sum(b.bytes_in for b in batches)
+    samples = order_repositories(kept, task.cfg.ordering, manifests).with_columns(
+        id=pl.format("{}#{}", "repo", "sample_id")
+    )
     samples = samples.join(last_changes(task.repos), on="repo", how="left", maintain_order="left")
     write_parquet(kept, task.out_dir / "files" / f"{task.name}.parquet")
     write_parquet(audit, task.out_dir / "dropped" / f"{task.name}.parquet")
@@ -173,8 +230,8 @@ def run_shard(task: ShardTask) -> ShardStats:
     stats = ShardStats(
         shard=task.name,
         repos=len(task.repos),
-        files_in=raw.height + skipped.height,
-        bytes_in=int(raw["raw"].bin.size().sum() or 0) + int(skipped["n_bytes"].sum() or 0),
+        files_in=files_in,
+        bytes_in=bytes_in,
         files_kept=kept.height,
         bytes_kept=int(kept["content"].str.len_bytes().sum() or 0),
         samples=samples.height,

@@ -231,31 +231,80 @@ def read_repositories_and_skips(
     ``unreadable`` (an error while reading, e.g. permissions or a file that vanished),
     ``unreadable_name`` (a file name that is not UTF-8, shown escaped) and ``unreadable_dir``
     (a directory that could not be listed)."""
-    repo_col: list[str] = []
-    path_col: list[str] = []
-    raw_col: list[bytes] = []
-    skipped: list[tuple[str, str, str, int]] = []
+    files = [pl.DataFrame(schema=FILE_SCHEMA)]
+    skipped = [pl.DataFrame(schema=SKIPPED_SCHEMA)]
     total = 0
     for repo in repos:
         if max_bytes is not None and total >= max_bytes:
             break
-        listing = repo.listing()
-        skipped.extend((repo.name, path, reason, 0) for path, reason in listing.problems)
-        wanted = []
-        for entry in listing.files:
-            if suffixes is not None and not entry.relative.endswith(suffixes):
-                continue
-            if entry.size > max_file_bytes:
-                skipped.append((repo.name, entry.relative, "too_large", entry.size))
-                continue
-            wanted.append(entry)
-        for entry, data in zip(wanted, repo.contents(wanted), strict=True):
-            if data is None:
-                skipped.append((repo.name, entry.relative, "unreadable", entry.size))
-                continue
-            repo_col.append(repo.name)
-            path_col.append(entry.relative)
-            raw_col.append(data)
-            total += len(data)
-    files = pl.DataFrame({"repo": repo_col, "path": path_col, "raw": raw_col}, schema=FILE_SCHEMA)
-    return files, pl.DataFrame(skipped, schema=SKIPPED_SCHEMA, orient="row")
+        wanted, not_wanted = _wanted(repo, max_file_bytes, suffixes)
+        read, unreadable = _read(repo, wanted)
+        files.append(read)
+        skipped += [not_wanted, unreadable]
+        total += int(read["raw"].bin.size().sum() or 0)
+    return pl.concat(files), pl.concat(skipped)
+
+
+def read_in_batches(
+    repo: RepoSource, *, batch_bytes: int, max_file_bytes: int
+) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+    """One repository read as consecutive batches of files of about ``batch_bytes`` at most
+    (by their listed sizes; a larger file is a batch of its own), so that a repository of any
+    size is never held whole: each batch's files (``FILE_SCHEMA``) and what it did not read
+    (``SKIPPED_SCHEMA``; the walk's problems and the files over ``max_file_bytes`` come with
+    the first batch). Concatenated, the batches are :func:`read_repositories_and_skips` of
+    the repository. A repository with nothing to read is one batch without files."""
+    wanted, not_wanted = _wanted(repo, max_file_bytes, None)
+    batches = _batches(wanted, batch_bytes) or [[]]
+    for i, entries in enumerate(batches):
+        files, unreadable = _read(repo, entries)
+        yield files, (pl.concat([not_wanted, unreadable]) if i == 0 else unreadable)
+
+
+def _batches(entries: Sequence[FileEntry], batch_bytes: int) -> list[list[FileEntry]]:
+    """``entries`` cut, in order, into runs of at most ``batch_bytes`` (each run at least one
+    entry)."""
+    batches: list[list[FileEntry]] = []
+    size = 0
+    for entry in entries:
+        if not batches or size + entry.size > batch_bytes:
+            batches.append([])
+            size = 0
+        batches[-1].append(entry)
+        size += entry.size
+    return batches
+
+
+def _wanted(
+    repo: RepoSource, max_file_bytes: int, suffixes: tuple[str, ...] | None
+) -> tuple[list[FileEntry], pl.DataFrame]:
+    """The files of ``repo``'s listing to read, and the entries not to (``SKIPPED_SCHEMA``):
+    the walk's problems, then the files over ``max_file_bytes``."""
+    listing = repo.listing()
+    skipped = [(repo.name, path, reason, 0) for path, reason in listing.problems]
+    wanted = []
+    for entry in listing.files:
+        if suffixes is not None and not entry.relative.endswith(suffixes):
+            continue
+        if entry.size > max_file_bytes:
+            skipped.append((repo.name, entry.relative, "too_large", entry.size))
+            continue
+        wanted.append(entry)
+    return wanted, pl.DataFrame(skipped, schema=SKIPPED_SCHEMA, orient="row")
+
+
+def _read(repo: RepoSource, entries: Sequence[FileEntry]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The bytes of ``entries`` (``FILE_SCHEMA``), and those that could not be read
+    (``SKIPPED_SCHEMA``, reason ``unreadable``)."""
+    paths: list[str] = []
+    raws: list[bytes] = []
+    unreadable: list[tuple[str, str, str, int]] = []
+    for entry, data in zip(entries, repo.contents(entries), strict=True):
+        if data is None:
+            unreadable.append((repo.name, entry.relative, "unreadable", entry.size))
+            continue
+        paths.append(entry.relative)
+        raws.append(data)
+    names = [repo.name] * len(paths)
+    files = pl.DataFrame({"repo": names, "path": paths, "raw": raws}, schema=FILE_SCHEMA)
+    return files, pl.DataFrame(unreadable, schema=SKIPPED_SCHEMA, orient="row")
