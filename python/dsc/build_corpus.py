@@ -223,7 +223,7 @@ def run_shard(task: ShardTask) -> ShardStats:
     samples = order_repositories(kept, task.cfg.ordering, manifests).with_columns(
         id=pl.format("{}#{}", "repo", "sample_id")
     )
-    samples = samples.join(last_changes(task.repos), on="repo", how="left", maintain_order="left")
+    samples = samples.with_columns(last_change(task.repos))
     write_parquet(kept, task.out_dir / "files" / f"{task.name}.parquet")
     write_parquet(audit, task.out_dir / "dropped" / f"{task.name}.parquet")
     write_parquet(samples, task.out_dir / "samples" / f"{task.name}.parquet")
@@ -243,13 +243,12 @@ def run_shard(task: ShardTask) -> ShardStats:
     return stats
 
 
-def last_changes(repos: Sequence[RepoSource]) -> pl.DataFrame:
-    """``repo`` and ``repo_updated``, when it last changed (seconds since the epoch): what
-    ``dedup_keep = "newest"`` ranks near-duplicate repositories by."""
-    return pl.DataFrame(
-        {"repo": [r.name for r in repos], REPO_UPDATED: [r.last_change() for r in repos]},
-        schema={"repo": pl.String, REPO_UPDATED: pl.Int64},
-    )
+def last_change(repos: Sequence[RepoSource]) -> pl.Expr:
+    """``repo_updated``: when a row's ``repo`` last changed (seconds since the epoch), what
+    ``dedup_keep = "newest"`` ranks near-duplicate repositories by. A column computed from
+    ``repo``, not a join: a join would copy the samples' text, the largest thing held."""
+    changes = {r.name: r.last_change() for r in repos}
+    return pl.col("repo").replace_strict(changes, return_dtype=pl.Int64).alias(REPO_UPDATED)
 
 
 def finished_stats(task: ShardTask) -> ShardStats | None:
