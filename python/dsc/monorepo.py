@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import builtins
 import keyword
-import os
 import re
 import subprocess
+import sys
 import sysconfig
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -92,13 +93,25 @@ class Measured:
     peak_rss_bytes: int  # the command's own process (ru_maxrss), not its children
 
 
+# Runs the command given as its arguments and writes its exit status and peak RSS (kB) to
+# the file named first. A fresh small process, because a child's ru_maxrss starts from the
+# resident size of the process that spawned it (Linux keeps it across exec): measured from a
+# large parent (a test run) every command would look as large as the parent.
+_MEASURE = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}")
+"""
+
+
 def run_measured(command: Sequence[str], env: Mapping[str, str] | None = None) -> Measured:
     """Run ``command`` to its end and measure it; its output goes where this process's does."""
-    started = time.perf_counter()
-    process = subprocess.Popen(list(command), env=env)
-    # wait4, not wait: the rusage of this child alone (RUSAGE_CHILDREN is the maximum over
-    # every child this process ever waited for).
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)  # so Popen does not wait again
-    peak = usage.ru_maxrss * 1024  # kB on Linux
-    return Measured(process.returncode, time.perf_counter() - started, peak)
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp, "measured")
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", _MEASURE, str(report), *command], env=env, check=True)
+        seconds = time.perf_counter() - started
+        returncode, peak_kb = (int(n) for n in report.read_text().split())
+    return Measured(returncode, seconds, peak_kb * 1024)  # ru_maxrss is in kB on Linux
