@@ -49,7 +49,9 @@ class CorpusConfig:
     # Ties go to the smallest id.
     dedup_keep: DedupKeep = "newest"
     # Repositories are packed into shards of about this many raw bytes; a shard is the unit
-    # of work, of resumption and of distribution (a repository is never split).
+    # of work, of resumption and of distribution (a repository is never split). A shard's
+    # files are also read and filtered in batches of about this size, so that a larger
+    # repository is never held raw whole.
     shard_bytes: int = 64 << 20
     # Larger files are not read at all (they would fail the line-length rules anyway); the
     # audit lists them with reason too_large.
