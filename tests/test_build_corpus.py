@@ -499,7 +499,7 @@ def test_a_monorepo_is_read_in_batches_and_written_as_if_whole(tmp_path: Path) -
     batched = measured_build(mono.parent, tmp_path / "batched", 1 << 20)  # of 1 MiB
     assert outputs(tmp_path / "batched") == outputs(tmp_path / "whole")
     # Read whole, the repository is held raw (and more) while it is filtered; in batches,
-    # only what outlives them: the kept text, about three times over while it is ordered.
+    # only what outlives them: the kept text (and its samples while it is ordered).
     # Peak RSS over the base, measured on these 90 MB: 2.2 times the repository's size
     # before batches were read (whatever shard_bytes), 0.75 times in batches of 1 MiB.
     grown = (batched.peak_rss_bytes - base.peak_rss_bytes) / n_bytes
