@@ -32,7 +32,8 @@ config and its inputs (:mod:`dsc.shard_plan`), so a killed run resumes where it 
 over other or edited repositories or other benchmark data redoes the shards concerned, and
 outputs of shards no longer planned are removed. Inputs that cannot be used (a file name
 that is not UTF-8, a directory that cannot be listed, a file that cannot be read or is over
-``max_file_bytes``) are audited in ``OUT/dropped`` with stage ``read``.
+``max_file_bytes``; a table row that cannot be used, :mod:`dsc.table_source`) are audited in
+``OUT/dropped`` with stage ``read``.
 
 Runs in this process by default and on a Ray cluster with ``--ray``; ``--threads`` sizes
 both thread pools of every shard task (:mod:`dsc.threads`). Without ``--input``,
@@ -81,10 +82,15 @@ from dsc.sources import (
     site_packages_repositories,
     stdlib_repositories,
 )
+from dsc.table_source import TableColumns, is_table_input, table_files, table_repositories
 from dsc.threads import machine_threads, pool_sizes, thread_env
 
 CONTAMINATED = "contaminated"
 REPO_UPDATED = "repo_updated"  # the samples' column of their repository's last change
+REPO_STARS = "repo_stars"  # ... of its stars (null: the input has none)
+REPO_LICENSE = "repo_license"  # ... of its license (null: the input does not say)
+#: The samples' column each ``dedup_keep`` ranks near-duplicates by ("largest": their text).
+RANK_COLS = {"newest": REPO_UPDATED, "stars": REPO_STARS}
 
 #: Columns of the audit of dropped files (``OUT/dropped``), whatever stage dropped them.
 AUDIT_SCHEMA = {
@@ -223,7 +229,9 @@ def run_shard(task: ShardTask) -> ShardStats:
     samples = order_repositories(kept, task.cfg.ordering, manifests).with_columns(
         id=pl.format("{}#{}", "repo", "sample_id")
     )
-    samples = samples.with_columns(last_change(task.repos))
+    about = repo_columns(task.repos)
+    kept = kept.with_columns(about)
+    samples = samples.with_columns(about)
     write_parquet(kept, task.out_dir / "files" / f"{task.name}.parquet")
     write_parquet(audit, task.out_dir / "dropped" / f"{task.name}.parquet")
     write_parquet(samples, task.out_dir / "samples" / f"{task.name}.parquet")
@@ -243,12 +251,20 @@ def run_shard(task: ShardTask) -> ShardStats:
     return stats
 
 
-def last_change(repos: Sequence[RepoSource]) -> pl.Expr:
-    """``repo_updated``: when a row's ``repo`` last changed (seconds since the epoch), what
-    ``dedup_keep = "newest"`` ranks near-duplicate repositories by. A column computed from
-    ``repo``, not a join: a join would copy the samples' text, the largest thing held."""
-    changes = {r.name: r.last_change() for r in repos}
-    return pl.col("repo").replace_strict(changes, return_dtype=pl.Int64).alias(REPO_UPDATED)
+def repo_columns(repos: Sequence[RepoSource]) -> list[pl.Expr]:
+    """What the input says of each row's ``repo``: ``repo_updated``, when it last changed
+    (seconds since the epoch), ``repo_stars`` and ``repo_license``; dedup ranks near-duplicate
+    repositories by one of them (``RANK_COLS``). Columns computed from ``repo``, not a join: a
+    join would copy the samples' text, the largest thing held."""
+    values = {
+        REPO_UPDATED: ({r.name: r.last_change() for r in repos}, pl.Int64),
+        REPO_STARS: ({r.name: r.stars() for r in repos}, pl.Int64),
+        REPO_LICENSE: ({r.name: r.license() for r in repos}, pl.String),
+    }
+    return [
+        pl.col("repo").replace_strict(mapping, return_dtype=dtype).alias(name)
+        for name, (mapping, dtype) in values.items()
+    ]
 
 
 def finished_stats(task: ShardTask) -> ShardStats | None:
@@ -272,7 +288,7 @@ def run_dedup(out_dir: Path, cfg: CorpusConfig, executor: Executor, redo: bool) 
     dedup_dir = out_dir / "dedup"
     if redo:
         shutil.rmtree(dedup_dir, ignore_errors=True)
-    return dedup_shards(out_dir / "samples", dedup_dir, cfg.dedup_config(REPO_UPDATED), executor)
+    return dedup_shards(out_dir / "samples", dedup_dir, cfg.dedup_config(RANK_COLS), executor)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -319,10 +335,16 @@ def default_repositories() -> list[RepoSource]:
     return [*stdlib_repositories(), *site_packages_repositories()]
 
 
-def input_repositories(root: Path, git_ref: str = "HEAD") -> list[RepoSource]:
-    """``root`` itself when it is a git repository, else each of its subdirectories: a git
-    repository (work tree or bare; its ``git_ref`` tree is read) or a directory of files.
-    Names that are not UTF-8 are shown with ``\\xNN`` escapes."""
+def input_repositories(
+    root: Path, git_ref: str = "HEAD", columns: TableColumns | None = None
+) -> list[RepoSource]:
+    """Parquet/JSONL tables of file rows when ``root`` names them (a file, a glob, a
+    directory of them; :mod:`dsc.table_source`, read through ``columns``); else ``root``
+    itself when it is a git repository, else each of its subdirectories: a git repository
+    (work tree or bare; its ``git_ref`` tree is read) or a directory of files. Names that
+    are not UTF-8 are shown with ``\\xNN`` escapes."""
+    if is_table_input(root) and not is_git_repository(root):
+        return table_repositories(table_files(root), columns or TableColumns())
     if not root.is_dir():
         raise SystemExit(f"--input {root}: not a directory")
     if is_git_repository(root):
@@ -348,7 +370,12 @@ def inputs_frame(repos: Sequence[RepoSource]) -> pl.DataFrame:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m dsc.build_corpus", description=__doc__)
-    parser.add_argument("--input", type=Path, help="directory whose subdirectories are repos")
+    parser.add_argument(
+        "--input",
+        type=Path,
+        help="a directory whose subdirectories are repos, a git repository, or Parquet/JSONL "
+        "tables of file rows (a file, a directory of them, or a quoted glob: 'data/*.parquet')",
+    )
     parser.add_argument("--out", type=Path, default=Path("out/corpus"), help="output directory")
     parser.add_argument(
         "--config",
@@ -417,8 +444,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build(args: argparse.Namespace) -> int:
     cfg = load_config(args.config) if args.config else CorpusConfig()
-    repos = input_repositories(args.input, args.git_ref) if args.input else default_repositories()
+    if args.input:
+        repos = input_repositories(args.input, args.git_ref, cfg.input)
+    else:
+        repos = default_repositories()
     repos = repos[: args.max_repos] if args.max_repos else repos
+    unranked = [r.name for r in repos if r.stars() is None]
+    if cfg.dedup_keep == "stars" and unranked:
+        raise SystemExit(
+            f"dedup_keep = 'stars' needs table input (Parquet/JSONL with a stars column): "
+            f"{unranked[0]} and {len(unranked) - 1} more repositories have no stars"
+        )
     shards = plan_shards(repos, cfg, args.out, benchmark_fingerprint(cfg.decontaminate))
     todo = [t for t in shards if finished_stats(t) is None]
     stale = remove_unplanned(args.out, shards)

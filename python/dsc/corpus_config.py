@@ -21,9 +21,10 @@ from dsc.dedup import DedupConfig
 from dsc.filters import FilterConfig
 from dsc.ordering import OrderingConfig
 from dsc.screen import ScreenConfig
+from dsc.table_source import TableColumns
 
 DedupLevel = Literal["repository", "sample"]
-DedupKeep = Literal["newest", "largest"]
+DedupKeep = Literal["newest", "largest", "stars"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class CorpusConfig:
     One table per stage, in pipeline order (TOML: ``[filters]``, ``[screen]``, ...).
     """
 
+    # The columns of Parquet/JSONL inputs (default: The Stack v1's names).
+    input: TableColumns = field(default_factory=TableColumns)
     filters: FilterConfig = field(default_factory=FilterConfig)
     screen: ScreenConfig = field(default_factory=ScreenConfig)
     decontaminate: DecontConfig = field(default_factory=DecontConfig)
@@ -45,7 +48,8 @@ class CorpusConfig:
     dedup_level: DedupLevel = "repository"
     # Which member of a near-duplicate cluster stays: "newest", the repository changed last
     # (a git input's commit date, a directory's newest file time), so that an older version
-    # or a stale fork goes and the project's current code stays; "largest", the most text.
+    # or a stale fork goes and the project's current code stays; "largest", the most text;
+    # "stars", the most starred (table inputs only: directories and git have no stars).
     # Ties go to the smallest id.
     dedup_keep: DedupKeep = "newest"
     # Repositories are packed into shards of about this many raw bytes; a shard is the unit
@@ -74,11 +78,11 @@ class CorpusConfig:
                     f"got {getattr(self, name)!r}"
                 )
 
-    def dedup_config(self, updated_col: str) -> DedupConfig:
+    def dedup_config(self, rank_cols: Mapping[str, str]) -> DedupConfig:
         """The dedup settings with the unit of ``dedup_level`` and the rank of ``dedup_keep``
-        (``updated_col``: the samples' column of their repository's last change)."""
+        (``rank_cols``: the samples' column each ``dedup_keep`` but "largest" ranks by)."""
         group = "repo" if self.dedup_level == "repository" else None
-        rank = updated_col if self.dedup_keep == "newest" else None
+        rank = None if self.dedup_keep == "largest" else rank_cols[self.dedup_keep]
         return replace(self.dedup, group_col=group, rank_col=rank)
 
     def fingerprint(self) -> dict[str, Any]:

@@ -109,6 +109,12 @@ class GitRepository:
             return 0
         return int(self._git("show", "-s", "--format=%ct", self.commit).decode().strip())
 
+    def stars(self) -> int | None:
+        return None
+
+    def license(self) -> str | None:
+        return None
+
 
 class GitError(RuntimeError):
     pass

@@ -65,7 +65,10 @@ class Listing:
 class RepoSource(Protocol):
     """What the pipeline reads a repository through: a listing, then the files' bytes."""
 
-    name: str  # the repository's id in the corpus
+    @property
+    def name(self) -> str:
+        """The repository's id in the corpus (read-only: sources are frozen dataclasses)."""
+        ...
 
     def listing(self) -> Listing: ...
 
@@ -80,6 +83,14 @@ class RepoSource(Protocol):
     def last_change(self) -> int:
         """When the repository last changed, in seconds since the epoch (0: unknown); dedup
         keeps the newest copy of a near-duplicate repository by it."""
+        ...
+
+    def stars(self) -> int | None:
+        """Its stars, which ``dedup_keep = "stars"`` ranks by; None: the source has none."""
+        ...
+
+    def license(self) -> str | None:
+        """Its license as the input names it; None: the source does not say."""
         ...
 
 
@@ -113,6 +124,12 @@ class Repository:
         """The newest modification time of its files (a copy made without preserving times
         looks new)."""
         return max((int(f.version) // 10**9 for f in self.listing().files), default=0)
+
+    def stars(self) -> int | None:
+        return None
+
+    def license(self) -> str | None:
+        return None
 
     def listing(self) -> Listing:
         """Walk the repository (symlinks and the trees of ``SKIP_DIRS`` skipped)."""
