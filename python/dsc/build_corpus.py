@@ -229,7 +229,7 @@ def run_shard(task: ShardTask) -> ShardStats:
     samples = order_repositories(kept, task.cfg.ordering, manifests).with_columns(
         id=pl.format("{}#{}", "repo", "sample_id")
     )
-    about = repo_columns(task.repos)
+    about = repo_columns(task)
     kept = kept.with_columns(about)
     samples = samples.with_columns(about)
     write_parquet(kept, task.out_dir / "files" / f"{task.name}.parquet")
@@ -251,15 +251,16 @@ def run_shard(task: ShardTask) -> ShardStats:
     return stats
 
 
-def repo_columns(repos: Sequence[RepoSource]) -> list[pl.Expr]:
+def repo_columns(task: ShardTask) -> list[pl.Expr]:
     """What the input says of each row's ``repo``: ``repo_updated``, when it last changed
     (seconds since the epoch), ``repo_stars`` and ``repo_license``; dedup ranks near-duplicate
     repositories by one of them (``RANK_COLS``). Columns computed from ``repo``, not a join: a
     join would copy the samples' text, the largest thing held."""
+    names = [r.name for r in task.repos]
     values = {
-        REPO_UPDATED: ({r.name: r.last_change() for r in repos}, pl.Int64),
-        REPO_STARS: ({r.name: r.stars() for r in repos}, pl.Int64),
-        REPO_LICENSE: ({r.name: r.license() for r in repos}, pl.String),
+        REPO_UPDATED: (dict(zip(names, task.last_changes, strict=True)), pl.Int64),
+        REPO_STARS: ({r.name: r.stars() for r in task.repos}, pl.Int64),
+        REPO_LICENSE: ({r.name: r.license() for r in task.repos}, pl.String),
     }
     return [
         pl.col("repo").replace_strict(mapping, return_dtype=dtype).alias(name)

@@ -78,7 +78,9 @@ class GitRepository:
                 continue
             files.append(FileEntry(relative, int(size), blob.decode()))
         files.sort(key=lambda f: f.relative)
-        return Listing(tuple(files), tuple(problems))
+        # The committer date: part of the commit, so the same on every clone, unlike file times.
+        committed = int(self._git("show", "-s", "--format=%ct", self.commit).decode().strip())
+        return Listing(tuple(files), tuple(problems), committed)
 
     def contents(self, entries: Sequence[FileEntry]) -> Iterator[bytes | None]:
         if not entries:
@@ -101,13 +103,6 @@ class GitRepository:
     def describe(self) -> dict[str, str]:
         location = shown_name(f"{self.path}@{self.ref}")
         return {"kind": "git", "location": location, "commit": self.commit or ""}
-
-    def last_change(self) -> int:
-        """The committer date of the commit read: part of the commit, so the same on every
-        clone, unlike file times."""
-        if self.commit is None:
-            return 0
-        return int(self._git("show", "-s", "--format=%ct", self.commit).decode().strip())
 
     def stars(self) -> int | None:
         return None

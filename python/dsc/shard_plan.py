@@ -31,6 +31,7 @@ class ShardTask:
 
     index: int
     repos: tuple[RepoSource, ...]
+    last_changes: tuple[int, ...]  # of each repository, read with the plan's listings
     out_dir: Path
     cfg: CorpusConfig
     benchmarks: str  # fingerprint of the benchmark data (dsc.decontaminate)
@@ -46,10 +47,11 @@ class ShardTask:
         return self.out_dir / "_done" / f"{self.name}.json"
 
 
-def listing_digest(name: str, listing: Listing, last_change: int) -> bytes:
-    """A digest of one repository's name, listing and last change (which dedup ranks by)."""
+def listing_digest(name: str, listing: Listing) -> bytes:
+    """A digest of one repository's name and listing (its last change too: dedup ranks by it)."""
     files = [[f.relative, f.size, f.version] for f in listing.files]
-    text = json.dumps([name, files, [list(p) for p in listing.problems], last_change])
+    problems = [list(p) for p in listing.problems]
+    text = json.dumps([name, files, problems, listing.last_change])
     return hashlib.sha256(text.encode()).digest()
 
 
@@ -61,23 +63,33 @@ def plan_shards(
     benchmark data's fingerprint."""
     shards: list[ShardTask] = []
     current: list[RepoSource] = []
+    changes: list[int] = []  # each current repository's last change, from its listing
     digest = hashlib.sha256(benchmarks.encode())
     size = 0
 
     def close() -> None:
         task = ShardTask(
-            len(shards), tuple(current), out_dir, cfg, benchmarks, digest.hexdigest(), size
+            len(shards),
+            tuple(current),
+            tuple(changes),
+            out_dir,
+            cfg,
+            benchmarks,
+            digest.hexdigest(),
+            size,
         )
         shards.append(task)
 
     for repo in repos:
         listing = repo.listing()
         current.append(repo)
-        digest.update(listing_digest(repo.name, listing, repo.last_change()))
+        digest.update(listing_digest(repo.name, listing))
+        changes.append(listing.last_change)
         size += sum(f.size for f in listing.files if f.size <= cfg.max_file_bytes)
         if size >= cfg.shard_bytes:
             close()
-            current, size, digest = [], 0, hashlib.sha256(benchmarks.encode())
+            current, changes, size = [], [], 0
+            digest = hashlib.sha256(benchmarks.encode())
     if current:
         close()
     return shards

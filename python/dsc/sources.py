@@ -56,10 +56,13 @@ class FileEntry:
 class Listing:
     """What a walk of a repository found: its regular files in sorted order, and the entries
     it could not use (``(relative path, reason)``: ``unreadable_dir``, ``unreadable_name``
-    shown escaped, ``unreadable`` when the file could not be stat'ed)."""
+    shown escaped, ``unreadable`` when the file could not be stat'ed), and when the repository
+    last changed, in seconds since the epoch (0: unknown): dedup keeps the newest copy of a
+    near-duplicate repository by it."""
 
     files: tuple[FileEntry, ...]
     problems: tuple[tuple[str, str], ...]
+    last_change: int = 0
 
 
 class RepoSource(Protocol):
@@ -78,11 +81,6 @@ class RepoSource(Protocol):
 
     def describe(self) -> dict[str, str]:
         """Where it was read from (kind, location, commit where known), for OUT/inputs."""
-        ...
-
-    def last_change(self) -> int:
-        """When the repository last changed, in seconds since the epoch (0: unknown); dedup
-        keeps the newest copy of a near-duplicate repository by it."""
         ...
 
     def stars(self) -> int | None:
@@ -120,11 +118,6 @@ class Repository:
     def describe(self) -> dict[str, str]:
         return {"kind": "directory", "location": shown_name(str(self.root)), "commit": ""}
 
-    def last_change(self) -> int:
-        """The newest modification time of its files (a copy made without preserving times
-        looks new)."""
-        return max((int(f.version) // 10**9 for f in self.listing().files), default=0)
-
     def stars(self) -> int | None:
         return None
 
@@ -132,7 +125,9 @@ class Repository:
         return None
 
     def listing(self) -> Listing:
-        """Walk the repository (symlinks and the trees of ``SKIP_DIRS`` skipped)."""
+        """Walk the repository (symlinks and the trees of ``SKIP_DIRS`` skipped); its last
+        change is the newest modification time of its files (a copy made without preserving
+        times looks new)."""
         files: list[FileEntry] = []
         problems: list[tuple[str, str]] = []
         for dirpath, names in self._directories(problems):
@@ -149,7 +144,8 @@ class Repository:
                     continue
                 if stat.S_ISREG(st.st_mode):
                     files.append(FileEntry(relative, st.st_size, str(st.st_mtime_ns)))
-        return Listing(tuple(files), tuple(problems))
+        newest = max((int(f.version) // 10**9 for f in files), default=0)
+        return Listing(tuple(files), tuple(problems), newest)
 
     def _directories(self, problems: list[tuple[str, str]]) -> Iterator[tuple[str, list[str]]]:
         """Each directory of the walk with the names of its non-directory entries; directories

@@ -89,7 +89,7 @@ class TableRepository:
     updated: int
 
     def listing(self) -> Listing:
-        return Listing(self.files, ())
+        return Listing(self.files, (), self.updated)
 
     def contents(self, entries: Sequence[FileEntry]) -> Iterator[bytes | None]:
         where = dict(zip((f.relative for f in self.files), self.rows, strict=True))
@@ -105,9 +105,6 @@ class TableRepository:
     def describe(self) -> dict[str, str]:
         files = sorted({shown_name(r.file) for r in self.rows})
         return {"kind": "table", "location": ", ".join(files), "commit": ""}
-
-    def last_change(self) -> int:
-        return self.updated
 
     def stars(self) -> int | None:
         return self.repo_stars
@@ -132,9 +129,6 @@ class TableProblems:
 
     def describe(self) -> dict[str, str]:
         return {"kind": "table", "location": self.name, "commit": ""}
-
-    def last_change(self) -> int:
-        return 0
 
     def stars(self) -> int | None:
         return 0  # it has no samples to rank
