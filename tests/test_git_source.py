@@ -73,6 +73,9 @@ def test_work_tree_and_bare_clone_read_the_committed_tree(tmp_path: Path) -> Non
         ("bare.git", "git", head),
         ("work", "git", head),
     ]
+    # Every kept file and sample says which commit it was read at.
+    for table in ("files", "samples", "dedup/data"):
+        assert set(pl.read_parquet(tmp_path / "out" / table)["repo_commit"]) == {head}
 
 
 def test_a_shard_is_redone_when_the_commit_changes_its_content_not_its_mtime(

@@ -97,7 +97,8 @@ def test_a_stack_parquet_gives_the_corpus_of_the_same_trees(built: dict[str, Pat
     assert set(tables["repo_license"]) == {"MIT"}
     assert (tables["repo_stars"] == tables["repo"].str.len_chars()).all()
     files = pl.read_parquet(built["parquet"] / "files").sort("repo", "path")
-    assert files.columns[-2:] == ["repo_stars", "repo_license"]
+    about = ["repo_stars", "repo_license", "repo_commit", "n_bytes", "n_tokens_est"]
+    assert files.columns[-5:] == about
     dir_files = pl.read_parquet(built["dirs"] / "files").sort("repo", "path")
     assert files.drop(ONLY_TABLES, strict=False).equals(dir_files.drop(ONLY_TABLES, strict=False))
 

@@ -35,6 +35,10 @@ that is not UTF-8, a directory that cannot be listed, a file that cannot be read
 ``max_file_bytes``; a table row that cannot be used, :mod:`dsc.table_source`) are audited in
 ``OUT/dropped`` with stage ``read``.
 
+The run ends with ``OUT/report.html`` (:mod:`dsc.report`), a page that shows the corpus by
+language, every reason a file was dropped with examples, the near-duplicate clusters, the
+benchmark leaks, the sample lengths and each phase's time and memory.
+
 Runs in this process by default and on a Ray cluster with ``--ray``; ``--threads`` sizes
 both thread pools of every shard task (:mod:`dsc.threads`). Without ``--input``,
 the embedded default input is the real code on this machine: the interpreter's standard
@@ -45,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import sys
 import time
@@ -72,6 +77,7 @@ from dsc.filters import REASONS, decode_text, filter_files
 from dsc.git_source import GitRepository, is_git_repository
 from dsc.ordering import is_manifest, order_repositories
 from dsc.progress import Progress, progress_mode
+from dsc.report import TIMING_FILE, write_report
 from dsc.screen import screen
 from dsc.shard_plan import ShardTask, plan_shards, remove_unplanned
 from dsc.sources import (
@@ -84,11 +90,13 @@ from dsc.sources import (
 )
 from dsc.table_source import TableColumns, is_table_input, table_files, table_repositories
 from dsc.threads import machine_threads, pool_sizes, thread_env
+from dsc.token_estimate import file_tokens, sample_tokens
 
 CONTAMINATED = "contaminated"
 REPO_UPDATED = "repo_updated"  # the samples' column of their repository's last change
 REPO_STARS = "repo_stars"  # ... of its stars (null: the input has none)
 REPO_LICENSE = "repo_license"  # ... of its license (null: the input does not say)
+REPO_COMMIT = "repo_commit"  # ... of the commit it was read at (null: not a git repository)
 #: The samples' column each ``dedup_keep`` ranks near-duplicates by ("largest": their text).
 RANK_COLS = {"newest": REPO_UPDATED, "stars": REPO_STARS}
 
@@ -103,7 +111,13 @@ AUDIT_SCHEMA = {
     "decont_benchmark": pl.String,
     "decont_item_id": pl.String,
     "decont_span_text": pl.String,
+    "head": pl.String,  # the file's first lines, for a reader of the audit (null: not read)
 }
+#: How much of a dropped file the audit keeps in ``head``: up to ``HEAD_LINES`` lines of its
+#: first ``HEAD_BYTES`` bytes (characters, for a file already decoded), with U+FFFD for what is
+#: not UTF-8 (the drop may be for that).
+HEAD_LINES = 5
+HEAD_BYTES = 400
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -167,12 +181,31 @@ def file_stages(raw: pl.DataFrame, cfg: CorpusConfig, benchmarks: str) -> FileSt
         .then(pl.lit("screen"))
         .otherwise(pl.lit("decontaminate")),
     ).collect()
-    early_drops = checked.filter(~pl.col("keep")).with_columns(stage=pl.lit("filters"))
+    early_drops = checked.filter(~pl.col("keep")).with_columns(
+        stage=pl.lit("filters"),
+        head=first_lines(lossy_text(pl.col("raw").bin.slice(0, HEAD_BYTES))),
+    )
+    late_drops = late.filter(pl.col("reason").is_not_null()).with_columns(
+        head=first_lines(pl.col("content").str.slice(0, HEAD_BYTES))
+    )
     return FileStages(
         kept=late.filter(pl.col("reason").is_null()).select("repo", "path", "lang", "content"),
         filtered=_audit_rows(early_drops),
-        screened=_audit_rows(late.filter(pl.col("reason").is_not_null())),
+        screened=_audit_rows(late_drops),
     )
+
+
+def lossy_text(raw: pl.Expr) -> pl.Expr:
+    """``raw`` bytes as text, U+FFFD for every byte that is not UTF-8."""
+    return raw.map_batches(
+        lambda s: pl.Series([None if b is None else b.decode("utf-8", "replace") for b in s]),
+        return_dtype=pl.String,
+    )
+
+
+def first_lines(text: pl.Expr) -> pl.Expr:
+    """The first ``HEAD_LINES`` lines of ``text``."""
+    return text.str.split("\n").list.head(HEAD_LINES).list.join("\n")
 
 
 def _audit_rows(drops: pl.DataFrame) -> pl.DataFrame:
@@ -230,8 +263,13 @@ def run_shard(task: ShardTask) -> ShardStats:
         id=pl.format("{}#{}", "repo", "sample_id")
     )
     about = repo_columns(task)
-    kept = kept.with_columns(about)
-    samples = samples.with_columns(about)
+    kept = kept.with_columns(about, n_bytes=pl.col("content").str.len_bytes().cast(pl.UInt64))
+    kept = kept.with_columns(n_tokens_est=file_tokens("n_bytes", "lang"))
+    samples = samples.with_columns(
+        about,
+        n_bytes=pl.col("text").str.len_bytes().cast(pl.UInt64),
+        n_tokens_est=sample_tokens("offsets", "langs"),
+    )
     write_parquet(kept, task.out_dir / "files" / f"{task.name}.parquet")
     write_parquet(audit, task.out_dir / "dropped" / f"{task.name}.parquet")
     write_parquet(samples, task.out_dir / "samples" / f"{task.name}.parquet")
@@ -241,7 +279,7 @@ def run_shard(task: ShardTask) -> ShardStats:
         files_in=files_in,
         bytes_in=bytes_in,
         files_kept=kept.height,
-        bytes_kept=int(kept["content"].str.len_bytes().sum() or 0),
+        bytes_kept=int(kept["n_bytes"].sum() or 0),
         samples=samples.height,
         dropped_by_reason=dict(sorted(Counter(audit["reason"].to_list()).items())),
         config=task.cfg.fingerprint(),
@@ -253,7 +291,8 @@ def run_shard(task: ShardTask) -> ShardStats:
 
 def repo_columns(task: ShardTask) -> list[pl.Expr]:
     """What the input says of each row's ``repo``: ``repo_updated``, when it last changed
-    (seconds since the epoch), ``repo_stars`` and ``repo_license``; dedup ranks near-duplicate
+    (seconds since the epoch), ``repo_stars``, ``repo_license`` and ``repo_commit``, the
+    commit a git repository was read at; dedup ranks near-duplicate
     repositories by one of them (``RANK_COLS``). Columns computed from ``repo``, not a join: a
     join would copy the samples' text, the largest thing held."""
     names = [r.name for r in task.repos]
@@ -261,6 +300,7 @@ def repo_columns(task: ShardTask) -> list[pl.Expr]:
         REPO_UPDATED: (dict(zip(names, task.last_changes, strict=True)), pl.Int64),
         REPO_STARS: ({r.name: r.stars() for r in task.repos}, pl.Int64),
         REPO_LICENSE: ({r.name: r.license() for r in task.repos}, pl.String),
+        REPO_COMMIT: ({r.name: r.describe()["commit"] or None for r in task.repos}, pl.String),
     }
     return [
         pl.col("repo").replace_strict(mapping, return_dtype=dtype).alias(name)
@@ -435,6 +475,19 @@ def shard_executor(ray_address: str | None, threads: int | None, workers: int = 
     return ProcessExecutor(workers, tuple(thread_env(per_task).items()))
 
 
+def phase_timing(phase: str, started: float) -> dict[str, Any]:
+    """Seconds since ``started`` and the peak RSS so far of this process and, apart, of its
+    finished child processes (local workers; ``ru_maxrss`` is in kB on Linux)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {
+        "phase": phase,
+        "seconds": round(time.monotonic() - started, 3),
+        "peak_rss_mb": round(own / 1024, 1),
+        "peak_rss_workers_mb": round(children / 1024, 1),
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -467,16 +520,22 @@ def build(args: argparse.Namespace) -> int:
         f"{len(stale)} stale outputs removed"
     )
     executor = shard_executor(args.ray, args.threads, args.workers)
+    started = time.monotonic()
     phase1 = Progress(
         "phase 1 (filter, screen, decontaminate, order)", [t.input_bytes for t in todo], mode
     )
     executor.map(run_shard, todo, phase1)
     phase1.close()
+    timing = [phase_timing("phase 1 (filter, screen, decontaminate, order)", started)]
     started = time.monotonic()
     dedup = run_dedup(args.out, cfg, executor, redo=bool(todo or stale))
-    say(f"phase 2 (near-dedup) done in {time.monotonic() - started:,.1f} s")
+    timing.append(phase_timing("phase 2 (near-dedup)", started))
+    say(f"phase 2 (near-dedup) done in {timing[-1]['seconds']:,.1f} s")
     summary = Summary.of([s for t in shards if (s := finished_stats(t))], dedup)
     write_json(asdict(summary), args.out / "summary.json")
+    # Apart from summary.json, whose bytes depend on the inputs only.
+    write_json(timing, args.out / TIMING_FILE)
+    say(f"report: {write_report(args.out)}")
     if not args.quiet:
         summary.print()
     say(f"corpus written to {args.out / 'dedup' / 'data'} (audit: {args.out / 'dropped'})")
