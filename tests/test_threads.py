@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import types
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,18 @@ def pools(_: object) -> tuple[int, int]:
 def test_a_worker_process_starts_with_both_pools_sized(threads: int) -> None:
     executor = ProcessExecutor(1, tuple(thread_env(threads).items()))
     assert executor.map(pools, [None]) == [(threads, threads)]
+
+
+def test_a_worker_that_cannot_load_its_task_breaks_the_map_instead_of_hanging() -> None:
+    # A function of a module that exists only in this process: workers cannot import it.
+    module = types.ModuleType("dsc_test_nowhere")
+    exec("def task(_):\n    return 1\n", module.__dict__)
+    sys.modules[module.__name__] = module
+    try:
+        with pytest.raises(BrokenProcessPool):
+            ProcessExecutor(1).map(module.task, [None, None])
+    finally:
+        del sys.modules[module.__name__]
 
 
 def test_local_runs_stay_in_process_when_the_pools_already_fit() -> None:

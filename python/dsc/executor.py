@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -63,15 +64,22 @@ class ProcessExecutor:
     env: Env = ()
 
     def map(self, fn: Callable[[T], R], items: Sequence[T], done: Done = _nothing) -> list[R]:
+        # concurrent.futures, not multiprocessing.Pool: a worker that dies (killed, or unable
+        # to import ``fn``'s module) breaks the pool with an error instead of hanging the map.
         context = multiprocessing.get_context("spawn")
-        with _environment(self.env):
-            pool = context.Pool(self.workers)  # its processes start here, with env
-        with pool:
-            results = []
-            for index, result in enumerate(pool.imap(fn, items, chunksize=1)):
-                results.append(result)
-                done(index)  # in item order: a finished later item waits for earlier ones
-            return results
+        with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
+            with _environment(self.env):
+                # A spawning pool starts all its processes at the first submit, so with env.
+                futures = [pool.submit(fn, item) for item in items]
+            try:
+                results = []
+                for index, future in enumerate(futures):
+                    results.append(future.result())
+                    done(index)  # in item order: a finished later item waits for earlier ones
+                return results
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
 
 
 @contextmanager
