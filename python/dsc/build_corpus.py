@@ -49,7 +49,7 @@ import shutil
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from functools import cache
 from pathlib import Path
@@ -72,6 +72,8 @@ from dsc.filters import REASONS, FilterConfig, decode_text, filter_files
 from dsc.git_source import GitRepository, is_git_repository
 from dsc.ordering import is_manifest, order_repositories
 from dsc.progress import Progress, progress_mode
+from dsc.redact import REASONS as REDACT_REASONS
+from dsc.redact import REDACT_COLUMNS, RedactConfig, redact
 from dsc.screen import MODEL_REASON, QUALITY_REASONS, SYNTAX_REASONS, ScreenConfig, screen
 from dsc.shard_plan import ShardTask, plan_shards, remove_unplanned
 from dsc.sources import (
@@ -138,6 +140,7 @@ def _decont_index(cfg: DecontConfig, benchmarks: str) -> DecontIndex:
 # The stages' names, as the audit's ``stage`` column writes them.
 READ = "read"  # files found but not read (dsc.sources)
 FILTERS = "filters"
+REDACT = "redact"
 SCREEN = "screen"
 DECONTAMINATE = "decontaminate"
 
@@ -148,7 +151,9 @@ class FileStage:
     stage drops a file (one of ``reasons``) or null to keep it. It reads the stage's settings,
     ``CorpusConfig.<table>``, and the fingerprint of the benchmark data (decontamination's
     index is cached on it). A stage that ``reads_raw`` judges the raw bytes before they are
-    decoded, so the files it drops are never decoded; the others see the ``content`` text."""
+    decoded, so the files it drops are never decoded; the others see the ``content`` text.
+    The stage's ``columns`` (name: type) go with each file to the kept-files table and the
+    audit."""
 
     name: str
     table: str
@@ -156,10 +161,15 @@ class FileStage:
     reason: str
     reasons: tuple[str, ...]
     reads_raw: bool = False
+    columns: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _filters(lf: pl.LazyFrame, cfg: FilterConfig, benchmarks: str) -> pl.LazyFrame:
     return filter_files(lf, cfg)
+
+
+def _redact(lf: pl.LazyFrame, cfg: RedactConfig, benchmarks: str) -> pl.LazyFrame:
+    return redact(lf, cfg, column="content")
 
 
 def _screen(lf: pl.LazyFrame, cfg: ScreenConfig, benchmarks: str) -> pl.LazyFrame:
@@ -173,11 +183,13 @@ def _decontaminate(lf: pl.LazyFrame, cfg: DecontConfig, benchmarks: str) -> pl.L
     )
 
 
-#: The per-file stages in pipeline order (DeepSeek-Coder's stages 1, 4 and 5); a file's
-#: reason is the first stage's that drops it. Every stage of a kind (raw, text) runs on every
+#: The per-file stages in pipeline order (DeepSeek-Coder's stages 1, 4 and 5, and StarCoder's
+#: redaction before screening, so that samples and offsets are of the redacted text); a
+#: file's reason is the first stage's that drops it. Every stage of a kind (raw, text) runs on every
 #: file of that kind, so a dropped file's audit row carries every stage's columns.
 FILE_STAGES: tuple[FileStage, ...] = (
     FileStage(FILTERS, "filters", _filters, "reason", REASONS, reads_raw=True),
+    FileStage(REDACT, "redact", _redact, "redact_reason", REDACT_REASONS, columns=REDACT_COLUMNS),
     FileStage(
         SCREEN,
         "screen",
@@ -193,7 +205,7 @@ FILE_STAGES: tuple[FileStage, ...] = (
 class FileStages:
     """What the per-file stages keep of some files, and the audit rows of what they drop."""
 
-    kept: pl.DataFrame  # repo, path, lang, content (and the columns stages add for it)
+    kept: pl.DataFrame  # repo, path, lang, content and the stages' columns
     filtered: pl.DataFrame  # dropped by a stage that reads raw bytes (AUDIT_SCHEMA)
     screened: pl.DataFrame  # dropped by a stage that reads the text (AUDIT_SCHEMA)
 
@@ -216,10 +228,13 @@ def file_stages(
     text = checked.lazy().filter(pl.col("reason").is_null()).with_columns(content=content)
     on_text = [s for s in stages if not s.reads_raw]
     late = _judged(text.drop("raw"), on_text, cfg, benchmarks).collect()
+    columns = [name for s in stages for name in s.columns]
     return FileStages(
-        kept=late.filter(pl.col("reason").is_null()).select("repo", "path", "lang", "content"),
-        filtered=_audit_rows(checked.filter(pl.col("reason").is_not_null())),
-        screened=_audit_rows(late.filter(pl.col("reason").is_not_null())),
+        kept=late.filter(pl.col("reason").is_null()).select(
+            "repo", "path", "lang", "content", *columns
+        ),
+        filtered=_audit_rows(checked.filter(pl.col("reason").is_not_null()), stages),
+        screened=_audit_rows(late.filter(pl.col("reason").is_not_null()), stages),
     )
 
 
@@ -237,11 +252,13 @@ def _judged(
     return lf.with_columns(reason=reason.cast(pl.String), stage=stage)
 
 
-def _audit_rows(drops: pl.DataFrame) -> pl.DataFrame:
-    """``drops`` in the audit schema; columns a stage does not produce are null."""
+def _audit_rows(drops: pl.DataFrame, stages: Sequence[FileStage]) -> pl.DataFrame:
+    """``drops`` in the audit schema and the ``stages``' columns; columns a stage does not
+    produce (or did not reach) are null."""
+    schema = {**AUDIT_SCHEMA, **{n: t for s in stages for n, t in s.columns.items()}}
     return drops.select(
         pl.col(name).cast(dtype) if name in drops.columns else pl.lit(None, dtype).alias(name)
-        for name, dtype in AUDIT_SCHEMA.items()
+        for name, dtype in schema.items()
     )
 
 
@@ -281,7 +298,9 @@ def run_shard(task: ShardTask) -> ShardStats:
     ]
     # Frames end to end, not copied into one chunk: written parquet does not depend on chunks.
     kept = pl.concat([b.stages.kept for b in batches])
-    read_drops = [_audit_rows(b.skipped.with_columns(stage=pl.lit(READ))) for b in batches]
+    read_drops = [
+        _audit_rows(b.skipped.with_columns(stage=pl.lit(READ)), FILE_STAGES) for b in batches
+    ]
     audit = pl.concat(
         [*read_drops, *[b.stages.filtered for b in batches], *[b.stages.screened for b in batches]]
     )
@@ -531,7 +550,9 @@ def build(args: argparse.Namespace) -> int:
     )
     executor = shard_executor(args.ray, args.threads, args.workers)
     phase1 = Progress(
-        "phase 1 (filter, screen, decontaminate, order)", [t.input_bytes for t in todo], mode
+        "phase 1 (filter, redact, screen, decontaminate, order)",
+        [t.input_bytes for t in todo],
+        mode,
     )
     executor.map(run_shard, todo, phase1)
     phase1.close()

@@ -232,19 +232,28 @@ pub struct Span {
 pub fn pii_spans(text: &str, path: &str, allow: &AllowList) -> Vec<Span> {
     let lock = is_lock_file(path);
     let mut spans = Vec::new();
-    for caps in COMBINED.captures_iter(text) {
+    let mut at = 0;
+    while let Some(caps) = COMBINED.captures_at(text, at) {
         let Some((i, whole)) = detected(&caps) else {
-            continue;
+            break;
         };
         let detector = &DETECTORS[i];
         let target = caps.name(&format!("v{i}")).unwrap_or(whole);
-        if let Some(kind) = accepted(detector, whole, target, text, lock, allow) {
-            spans.push(Span {
+        match accepted(detector, whole, target, text, lock, allow) {
+            Some(kind) => spans.push(Span {
                 start: target.start(),
                 end: target.end(),
                 kind,
-            });
+            }),
+            // A value that is no secret as a whole may hold one (`TOKEN=AKIA...` is no
+            // random string but an AWS key id): search it again.
+            None if matches!(detector.check, Check::Assigned { .. }) => {
+                at = target.start();
+                continue;
+            }
+            None => {}
         }
+        at = whole.end();
     }
     spans
 }
@@ -345,6 +354,7 @@ fn allowed_ipv4(ip: &str) -> bool {
         || (a == 172 && (16..32).contains(&b))
         || (a == 192 && b == 168)
         || (a == 169 && b == 254)
+        || (a == 100 && (64..128).contains(&b))
         || (a == 192 && b == 0 && c == 2)
         || (a == 198 && b == 51 && c == 100)
         || (a == 203 && b == 0 && c == 113)
@@ -355,30 +365,34 @@ fn allowed_ipv4(ip: &str) -> bool {
 fn version_like(text: &str, span: regex::Match<'_>) -> bool {
     let before = &text.as_bytes()[..span.start()];
     let after = &text.as_bytes()[span.end()..];
-    let digit_after_dot = |b: &[u8]| b.len() >= 2 && b[0] == b'.' && b[1].is_ascii_digit();
-    let dot_before = before
+    let next_is_digit = |b: &[u8], sep: u8| b.len() >= 2 && b[0] == sep && b[1].is_ascii_digit();
+    // A longer dotted number, the IPv4 tail of an IPv6 address, a network (CIDR).
+    let glued_before = before
         .last()
-        .is_some_and(|c| *c == b'.' || c.is_ascii_digit());
-    if digit_after_dot(after) || dot_before {
+        .is_some_and(|c| matches!(c, b'.' | b':') || c.is_ascii_digit());
+    if next_is_digit(after, b'.') || next_is_digit(after, b'/') || glued_before {
         return true;
     }
     let start = before.len().saturating_sub(24);
-    let context = String::from_utf8_lossy(&before[start..]).to_ascii_lowercase();
-    if context.ends_with('v')
-        && !context[..context.len() - 1].ends_with(|c: char| c.is_ascii_alphanumeric())
-    {
+    let raw = String::from_utf8_lossy(&before[start..]).to_ascii_lowercase();
+    if raw.ends_with('v') && !raw[..raw.len() - 1].ends_with(|c: char| c.is_ascii_alphanumeric()) {
         return true; // v1.2.3.4
     }
-    let context = context.trim_end_matches([' ', '"', '\'', ':', '=']);
-    let word = context
-        .rsplit(|c: char| !c.is_ascii_alphanumeric())
+    let operator = ["==", ">=", "<=", "~=", "!=", "@"]
+        .iter()
+        .any(|op| raw.trim_end_matches([' ', '"', '\'']).ends_with(op));
+    let word = raw
+        .trim_end_matches([' ', '"', '\'', ':', '='])
+        .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .next()
-        .unwrap_or("");
-    let operator = ["==", ">=", "<=", "~=", "!=", "@"].iter().any(|op| {
-        let raw = String::from_utf8_lossy(&before[start..]).to_ascii_lowercase();
-        raw.trim_end_matches([' ', '"', '\'']).ends_with(op)
-    });
-    operator || matches!(word, "version" | "ver" | "vers" | "release" | "rev")
+        .unwrap_or("")
+        .trim_matches('_');
+    let versions = ["version", "ver", "vers", "release", "rev"];
+    operator
+        || versions
+            .iter()
+            .any(|v| word == *v || word.ends_with(&format!("_{v}")))
+        || word.ends_with("version")
 }
 
 /// An IPv6 match that is an address, not a C++ scope (`std::`), a time or a hex dump: not
@@ -413,12 +427,11 @@ fn followed_by_code(text: &str, end: usize) -> bool {
     matches!(text.as_bytes().get(end), Some(b'(' | b'[' | b'{' | b'.'))
 }
 
-/// Values that stand for a secret in documentation and templates.
-const PLACEHOLDERS: [&str; 12] = [
+/// Values that stand for a secret in documentation and templates (compared in lower case,
+/// but for the format specifiers).
+const PLACEHOLDERS: [&str; 10] = [
     "${",
     "{{",
-    "%s",
-    "%(",
     "xxxx",
     "****",
     "...",
@@ -428,12 +441,27 @@ const PLACEHOLDERS: [&str; 12] = [
     "placeholder",
     "redacted",
 ];
+const FORMAT_SPECIFIERS: [&str; 2] = ["%s", "%("];
+
+/// A bare value that is code: a path, a variable (`$HOME`, `%APPDATA%`), or a name or dotted
+/// attribute (`self.password`, `defaultToConfig2`) with fewer digits than a random key has.
+fn bare_code(value: &str) -> bool {
+    let first = value.as_bytes().first().copied().unwrap_or(b' ');
+    let name_char = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$';
+    let name_like = value.split('.').all(|part| {
+        part.bytes().next().is_some_and(|c| !c.is_ascii_digit()) && part.bytes().all(name_char)
+    });
+    let digits = value.bytes().filter(u8::is_ascii_digit).count();
+    matches!(first, b'/' | b'$' | b'~' | b'%' | b'@') || (name_like && digits < 3)
+}
 
 /// The kind of a value assigned to a key-like `name`, or None when it is no secret: a
 /// placeholder, a plain word, a name of code, or (for keys) too short or too regular.
 fn assigned_kind(name: &str, value: &str, bare: bool) -> Option<PiiKind> {
     let lower = value.to_ascii_lowercase();
-    if PLACEHOLDERS.iter().any(|p| lower.contains(p)) {
+    let placeholder = PLACEHOLDERS.iter().any(|p| lower.contains(p))
+        || FORMAT_SPECIFIERS.iter().any(|p| value.contains(p));
+    if placeholder || (bare && bare_code(value)) {
         return None;
     }
     let has_digit = value.bytes().any(|c| c.is_ascii_digit());
@@ -445,12 +473,11 @@ fn assigned_kind(name: &str, value: &str, bare: bool) -> Option<PiiKind> {
         n.contains("passw") || n.contains("pwd")
     };
     if is_password {
-        let varied = has_digit || has_symbol || (mixed && !bare);
+        let varied = has_digit || has_symbol || mixed;
         return varied.then_some(PiiKind::Password);
     }
     let random = value.len() >= 16 && entropy(value) >= 3.0 && (has_digit || mixed);
-    let identifier = bare && !has_digit;
-    (random && !identifier).then_some(PiiKind::Key)
+    random.then_some(PiiKind::Key)
 }
 
 /// Shannon entropy of the bytes, in bits per byte.
@@ -486,6 +513,7 @@ mod tests {
             ("HOST = \"52.14.201.7\"", "HOST = \"<IP_ADDRESS>\""),
             ("addr = '2a03:2880:f10c:83:face:b00c:0:25de'", "addr = '<IP_ADDRESS>'"),
             ("key = AKIA4QWERTYZ7UIOPASD", "key = <KEY>"),
+            ("TOKEN=AKIABGIBLZ5LCEOENLAH", "TOKEN=<KEY>"),
             ("gh = 'ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5'", "gh = '<KEY>'"),
             ("DB_PASSWORD=hunter2!x", "DB_PASSWORD=<PASSWORD>"),
             (
@@ -493,6 +521,7 @@ mod tests {
                 "aws_secret_access_key = <KEY>",
             ),
             ("\"password\": \"S3cure-Pass!\"", "\"password\": \"<PASSWORD>\""),
+            ("smtp_password = \"letmein5897%Skl\"", "smtp_password = \"<PASSWORD>\""),
             (
                 "conn = 'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5d2FsZG8=;'",
                 "conn = 'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=<KEY>;'",
@@ -529,6 +558,9 @@ mod tests {
             "password = 'password'  token = os.environ.get('TOKEN')  password = ${DB_PASS}",
             "secret_key = self.settings.secret  api_key: str = field()  token: Optional[str]",
             "password = request.form['password']  token = 'your-token-here'",
+            "__version__ = \"2.31.0.1\"  net = '52.94.0.0/22'  mapped = '::ffff:52.1.2.3'",
+            "withCredentials: defaultToConfig2,  docker run -v \"$PWD:/work\" debian",
+            "echo(\"Your hidden password: $password\")",
         ] {
             assert_eq!(red(text), text);
         }
