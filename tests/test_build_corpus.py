@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -19,8 +20,10 @@ import pytest
 from dsc import build_corpus, corpus_config
 from dsc.benchmark_sources import BenchmarkSource
 from dsc.corpus_config import CorpusConfig, load_config
+from dsc.decontaminate import benchmark_fingerprint
 from dsc.executor import RayExecutor
 from dsc.monorepo import Measured, run_measured, write_monorepo
+from dsc.sources import Repository, read_in_batches
 from dsc.threads import pool_sizes, thread_env
 
 GOOD_PY = "def area(width, height):\n    return width * height\n"
@@ -236,8 +239,10 @@ def test_the_dumped_config_reads_back_as_the_same_config(tmp_path: Path, capsys)
         "[filters.binary]\nprobe_bytes = 512\n[dedup]\nbands = 16\nrows = 8\n"
         "[[decontaminate.extra_sources]]\nname = 'mine'\npath = 'items.jsonl'\n"
         "text_fields = ['q', 'a']\n"
+        "[redact]\nallow_domains = ['corp.internal']\nmax_secret_share = 0.25\n"
     )
     changed = load_config(config)
+    assert changed.redact.allow_domains == ("corp.internal",)
     corpus_config.main(["--config", str(config)])
     config.write_text(capsys.readouterr().out)
     assert load_config(config) == changed != CorpusConfig()
@@ -582,3 +587,28 @@ def test_a_real_ray_cluster_writes_the_local_bytes(ray_cluster: str, tmp_path: P
     )
     assert job.returncode == 0, job.stdout[-3000:] + job.stderr[-3000:]
     assert outputs(tmp_path / "ray") == outputs(tmp_path / "local")
+
+
+# The per-file stages' output on real repositories and on make_repos (a file dropped by each
+# stage), as the stages wrote it when file_stages hard-coded them, before they became a
+# declared list walked by one runner (redaction came later): adding a stage to the list must
+# not change what the others do. The audit's ``head`` (a dropped file's first lines, added
+# with the report) is left out: it is new output, not a change to the old.
+STAGES_DIGEST = "8016c3a23183f84d2413bc07ae81ef22ba7082381f90d34bca32166217673322"
+
+
+def test_file_stages_output_is_what_the_hard_coded_stages_wrote(
+    tmp_path: Path, repos_dir: Path
+) -> None:
+    repos = [Repository(name, repos_dir / name) for name in ("flask", "gin", "json-c", "ky")]
+    repos += [Repository(p.name, p) for p in sorted(make_repos(tmp_path).iterdir())]
+    cfg = CorpusConfig()
+    benchmarks = benchmark_fingerprint(cfg.decontaminate)
+    hard_coded = [s for s in build_corpus.FILE_STAGES if s.name != build_corpus.REDACT]
+    digest = hashlib.sha256()
+    for repo in repos:
+        for raw, _ in read_in_batches(repo, batch_bytes=1 << 30, max_file_bytes=8 << 20):
+            stages = build_corpus.file_stages(raw, cfg, benchmarks, hard_coded)
+            for frame in (stages.kept, stages.filtered, stages.screened):
+                digest.update(frame.drop("head", strict=False).write_ndjson().encode())
+    assert digest.hexdigest() == STAGES_DIGEST

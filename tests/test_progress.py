@@ -52,7 +52,7 @@ def test_build_corpus_reports_its_phases_unless_quiet(
     args = ["--input", str(repos.parent), "--out", str(tmp_path / "out")]
     assert build_corpus.main(args) == 0
     seen = capsys.readouterr()
-    assert "phase 1 (filter, screen, decontaminate, order): 1/1 tasks" in seen.err
+    assert "phase 1 (filter, redact, screen, decontaminate, order): 1/1 tasks" in seen.err
     assert "phase 2 (near-dedup) done" in seen.out
     assert build_corpus.main([*args[:-1], str(tmp_path / "again"), "--quiet"]) == 0
     assert capsys.readouterr() == ("", "")

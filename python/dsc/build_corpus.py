@@ -54,7 +54,7 @@ import shutil
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from functools import cache
 from pathlib import Path
@@ -73,12 +73,14 @@ from dsc.decontaminate import (
 )
 from dsc.dedup import dedup_shards
 from dsc.executor import Executor, LocalExecutor, ProcessExecutor, RayExecutor
-from dsc.filters import REASONS, decode_text, filter_files
+from dsc.filters import REASONS, FilterConfig, decode_text, filter_files
 from dsc.git_source import GitRepository, is_git_repository
 from dsc.ordering import is_manifest, order_repositories
 from dsc.progress import Progress, progress_mode
+from dsc.redact import REASONS as REDACT_REASONS
+from dsc.redact import REDACT_COLUMNS, RedactConfig, redact
 from dsc.report import TIMING_FILE, write_report
-from dsc.screen import screen
+from dsc.screen import MODEL_REASON, QUALITY_REASONS, SYNTAX_REASONS, ScreenConfig, screen
 from dsc.shard_plan import ShardTask, plan_shards, remove_unplanned
 from dsc.sources import (
     Repository,
@@ -149,50 +151,125 @@ def _decont_index(cfg: DecontConfig, benchmarks: str) -> DecontIndex:
     return index_from_config(cfg)
 
 
+# The stages' names, as the audit's ``stage`` column writes them.
+READ = "read"  # files found but not read (dsc.sources)
+FILTERS = "filters"
+REDACT = "redact"
+SCREEN = "screen"
+DECONTAMINATE = "decontaminate"
+
+
+@dataclass(frozen=True)
+class FileStage:
+    """One per-file stage: ``run`` adds the column ``reason`` to a frame of files, why the
+    stage drops a file (one of ``reasons``) or null to keep it. It reads the stage's settings,
+    ``CorpusConfig.<table>``, and the fingerprint of the benchmark data (decontamination's
+    index is cached on it). A stage that ``reads_raw`` judges the raw bytes before they are
+    decoded, so the files it drops are never decoded; the others see the ``content`` text.
+    The stage's ``columns`` (name: type) go with each file to the kept-files table and the
+    audit."""
+
+    name: str
+    table: str
+    run: Callable[[pl.LazyFrame, Any, str], pl.LazyFrame]
+    reason: str
+    reasons: tuple[str, ...]
+    reads_raw: bool = False
+    columns: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _filters(lf: pl.LazyFrame, cfg: FilterConfig, benchmarks: str) -> pl.LazyFrame:
+    return filter_files(lf, cfg)
+
+
+def _redact(lf: pl.LazyFrame, cfg: RedactConfig, benchmarks: str) -> pl.LazyFrame:
+    return redact(lf, cfg, column="content")
+
+
+def _screen(lf: pl.LazyFrame, cfg: ScreenConfig, benchmarks: str) -> pl.LazyFrame:
+    return screen(lf, cfg, column="content")
+
+
+def _decontaminate(lf: pl.LazyFrame, cfg: DecontConfig, benchmarks: str) -> pl.LazyFrame:
+    checked = decontaminate(lf, _decont_index(cfg, benchmarks), column="content", lang="lang")
+    return checked.with_columns(
+        decont_reason=pl.when(pl.col(CONTAMINATED)).then(pl.lit(CONTAMINATED))
+    )
+
+
+#: The per-file stages in pipeline order (DeepSeek-Coder's stages 1, 4 and 5, and StarCoder's
+#: redaction before screening, so that samples and offsets are of the redacted text); a
+#: file's reason is the first stage's that drops it. Every stage of a kind (raw, text) runs on every
+#: file of that kind, so a dropped file's audit row carries every stage's columns.
+FILE_STAGES: tuple[FileStage, ...] = (
+    FileStage(FILTERS, "filters", _filters, "reason", REASONS, reads_raw=True),
+    FileStage(REDACT, "redact", _redact, "redact_reason", REDACT_REASONS, columns=REDACT_COLUMNS),
+    FileStage(
+        SCREEN,
+        "screen",
+        _screen,
+        "screen_reason",
+        (*SYNTAX_REASONS, *QUALITY_REASONS, MODEL_REASON),
+    ),
+    FileStage(DECONTAMINATE, "decontaminate", _decontaminate, "decont_reason", (CONTAMINATED,)),
+)
+
+
 @dataclass(frozen=True)
 class FileStages:
-    """What stages 1, 4 and 5 keep of some files, and the audit rows of what they drop."""
+    """What the per-file stages keep of some files, and the audit rows of what they drop."""
 
-    kept: pl.DataFrame  # repo, path, lang, content
-    filtered: pl.DataFrame  # dropped by the rule-based filters (AUDIT_SCHEMA)
-    screened: pl.DataFrame  # dropped by screening or decontamination (AUDIT_SCHEMA)
+    kept: pl.DataFrame  # repo, path, lang, content and the stages' columns
+    filtered: pl.DataFrame  # dropped by a stage that reads raw bytes (AUDIT_SCHEMA)
+    screened: pl.DataFrame  # dropped by a stage that reads the text (AUDIT_SCHEMA)
 
 
-def file_stages(raw: pl.DataFrame, cfg: CorpusConfig, benchmarks: str) -> FileStages:
-    """Stages 1, 4 and 5 over a batch of files; each file is judged on its own, so the result
-    of a batch does not depend on the other files of the batch."""
+def file_stages(
+    raw: pl.DataFrame,
+    cfg: CorpusConfig,
+    benchmarks: str,
+    stages: Sequence[FileStage] = FILE_STAGES,
+) -> FileStages:
+    """The per-file ``stages`` over a batch of files; each file is judged on its own, so the
+    result of a batch does not depend on the other files of the batch."""
+    on_raw = [s for s in stages if s.reads_raw]
     checked = (
-        filter_files(raw.lazy(), cfg.filters)
+        _judged(raw.lazy(), on_raw, cfg, benchmarks)
         .with_columns(n_bytes=pl.col("raw").bin.size().cast(pl.UInt64))
         .collect()
     )
     content = decode_text("raw", cfg.filters.binary)
-    text = checked.lazy().filter("keep").with_columns(content=content).drop("raw")
-    screened = screen(text, cfg.screen, column="content")
-    checked_text = decontaminate(
-        screened, _decont_index(cfg.decontaminate, benchmarks), column="content", lang="lang"
-    )
-    late_reason = pl.coalesce(
-        pl.col("screen_reason"), pl.when(pl.col(CONTAMINATED)).then(pl.lit(CONTAMINATED))
-    )
-    late = checked_text.with_columns(
-        reason=late_reason,
-        stage=pl.when(pl.col("screen_reason").is_not_null())
-        .then(pl.lit("screen"))
-        .otherwise(pl.lit("decontaminate")),
-    ).collect()
-    early_drops = checked.filter(~pl.col("keep")).with_columns(
-        stage=pl.lit("filters"),
-        head=first_lines(lossy_text(pl.col("raw").bin.slice(0, HEAD_BYTES))),
+    text = checked.lazy().filter(pl.col("reason").is_null()).with_columns(content=content)
+    on_text = [s for s in stages if not s.reads_raw]
+    late = _judged(text.drop("raw"), on_text, cfg, benchmarks).collect()
+    columns = [name for s in stages for name in s.columns]
+    early_drops = checked.filter(pl.col("reason").is_not_null()).with_columns(
+        head=first_lines(lossy_text(pl.col("raw").bin.slice(0, HEAD_BYTES)))
     )
     late_drops = late.filter(pl.col("reason").is_not_null()).with_columns(
         head=first_lines(pl.col("content").str.slice(0, HEAD_BYTES))
     )
     return FileStages(
-        kept=late.filter(pl.col("reason").is_null()).select("repo", "path", "lang", "content"),
-        filtered=_audit_rows(early_drops),
-        screened=_audit_rows(late_drops),
+        kept=late.filter(pl.col("reason").is_null()).select(
+            "repo", "path", "lang", "content", *columns
+        ),
+        filtered=_audit_rows(early_drops, stages),
+        screened=_audit_rows(late_drops, stages),
     )
+
+
+def _judged(
+    lf: pl.LazyFrame, stages: Sequence[FileStage], cfg: CorpusConfig, benchmarks: str
+) -> pl.LazyFrame:
+    """``lf`` through every stage of ``stages``, with the first stage's reason to drop each
+    file (``reason``, null: kept) and that stage's name (``stage``)."""
+    for s in stages:
+        lf = s.run(lf, getattr(cfg, s.table), benchmarks)
+    reason = pl.coalesce([pl.col(s.reason) for s in stages]) if stages else pl.lit(None)
+    stage = pl.lit(None, pl.String)
+    for s in reversed(stages):
+        stage = pl.when(pl.col(s.reason).is_not_null()).then(pl.lit(s.name)).otherwise(stage)
+    return lf.with_columns(reason=reason.cast(pl.String), stage=stage)
 
 
 def lossy_text(raw: pl.Expr) -> pl.Expr:
@@ -208,11 +285,13 @@ def first_lines(text: pl.Expr) -> pl.Expr:
     return text.str.split("\n").list.head(HEAD_LINES).list.join("\n")
 
 
-def _audit_rows(drops: pl.DataFrame) -> pl.DataFrame:
-    """``drops`` in the audit schema; columns a stage does not produce are null."""
+def _audit_rows(drops: pl.DataFrame, stages: Sequence[FileStage]) -> pl.DataFrame:
+    """``drops`` in the audit schema and the ``stages``' columns; columns a stage does not
+    produce (or did not reach) are null."""
+    schema = {**AUDIT_SCHEMA, **{n: t for s in stages for n, t in s.columns.items()}}
     return drops.select(
         pl.col(name).cast(dtype) if name in drops.columns else pl.lit(None, dtype).alias(name)
-        for name, dtype in AUDIT_SCHEMA.items()
+        for name, dtype in schema.items()
     )
 
 
@@ -252,7 +331,9 @@ def run_shard(task: ShardTask) -> ShardStats:
     ]
     # Frames end to end, not copied into one chunk: written parquet does not depend on chunks.
     kept = pl.concat([b.stages.kept for b in batches])
-    read_drops = [_audit_rows(b.skipped.with_columns(stage=pl.lit("read"))) for b in batches]
+    read_drops = [
+        _audit_rows(b.skipped.with_columns(stage=pl.lit(READ)), FILE_STAGES) for b in batches
+    ]
     audit = pl.concat(
         [*read_drops, *[b.stages.filtered for b in batches], *[b.stages.screened for b in batches]]
     )
@@ -366,7 +447,8 @@ class Summary(Counts):
         removed = self.samples_removed_as_duplicates
         print(f"samples:    {self.samples:>10,}  ({removed:,} near-dup)")
         print("files dropped by rule:")
-        known = [*REASONS, *sorted(set(self.dropped_by_reason) - set(REASONS))]
+        declared = [r for s in FILE_STAGES for r in s.reasons]
+        known = [*declared, *sorted(set(self.dropped_by_reason) - set(declared))]
         for reason in known:
             n = self.dropped_by_reason.get(reason, 0)
             print(f"  {reason:<24}{n:>10,}  {100 * n / max(self.files_in, 1):6.2f} %")
@@ -522,7 +604,9 @@ def build(args: argparse.Namespace) -> int:
     executor = shard_executor(args.ray, args.threads, args.workers)
     started = time.monotonic()
     phase1 = Progress(
-        "phase 1 (filter, screen, decontaminate, order)", [t.input_bytes for t in todo], mode
+        "phase 1 (filter, redact, screen, decontaminate, order)",
+        [t.input_bytes for t in todo],
+        mode,
     )
     executor.map(run_shard, todo, phase1)
     phase1.close()

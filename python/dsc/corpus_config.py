@@ -20,6 +20,7 @@ from dsc.decontaminate import DecontConfig
 from dsc.dedup import DedupConfig
 from dsc.filters import FilterConfig
 from dsc.ordering import OrderingConfig
+from dsc.redact import RedactConfig
 from dsc.screen import ScreenConfig
 from dsc.table_source import TableColumns
 
@@ -37,6 +38,7 @@ class CorpusConfig:
     # The columns of Parquet/JSONL inputs (default: The Stack v1's names).
     input: TableColumns = field(default_factory=TableColumns)
     filters: FilterConfig = field(default_factory=FilterConfig)
+    redact: RedactConfig = field(default_factory=RedactConfig)
     screen: ScreenConfig = field(default_factory=ScreenConfig)
     decontaminate: DecontConfig = field(default_factory=DecontConfig)
     ordering: OrderingConfig = field(default_factory=OrderingConfig)

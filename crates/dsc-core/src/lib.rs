@@ -17,6 +17,7 @@ pub mod minhash;
 pub mod oph;
 pub mod preprocessor;
 pub mod quality;
+pub mod redact;
 pub mod repo_sample;
 pub mod sigstore;
 pub mod simd;

@@ -7,6 +7,7 @@ mod defaults;
 mod filters;
 mod input;
 mod ordering;
+mod redact;
 mod screen;
 
 use pyo3::prelude::*;
