@@ -39,6 +39,7 @@ from pathlib import Path
 
 import polars as pl
 
+from dsc import _dsc
 from dsc.atomic import write_parquet
 from dsc.monorepo import Measured, run_measured
 from dsc.sources import machine_repositories
@@ -228,6 +229,7 @@ def bench_dedup(corpus: Path, work: Path, every: int, max_mb: int) -> None:
         f"== 2. dedup of {mb:,.0f} MB of samples with {len(pairs)} planted near-duplicates, "
         f"one core, 5-word shingles, {bands} bands x {rows} rows"
     )
+    print(f"dsc kernels: {_dsc.minhash_kernels()}")
     ours_s, ours_rss, ours_removed = child("dsc_dedup", str(shards), str(work / "dsc-out"))
     theirs_s, theirs_rss, theirs_removed = child(
         "datatrove_dedup", str(shards), str(work / "dt-out"), str(bands), str(rows)
