@@ -189,13 +189,17 @@ pub struct AllowList {
 }
 
 /// Documentation domains (RFC 2606) and local names: not anybody's address.
-const DOC_DOMAINS: [&str; 6] = [
+const DOC_DOMAINS: [&str; 9] = [
     "example.com",
     "example.org",
     "example.net",
     "localhost",
     "localhost.localdomain",
+    // The reserved top-level names of RFC 2606 and RFC 6762.
     "test",
+    "example",
+    "invalid",
+    "local",
 ];
 
 /// A redacted text and what was redacted.
@@ -341,8 +345,8 @@ fn octets(ip: &str) -> Option<[u8; 4]> {
     parts.next().is_none().then_some(out)
 }
 
-/// Loopback, private (RFC 1918), link-local, documentation (RFC 5737), unspecified and
-/// netmask/broadcast addresses are nobody's.
+/// Loopback, private (RFC 1918), link-local, documentation (RFC 5737), unspecified,
+/// multicast (224.0.0.0/4), reserved (240.0.0.0/4) and netmask addresses are nobody's.
 fn allowed_ipv4(ip: &str) -> bool {
     let Some([a, b, c, _]) = octets(ip) else {
         return true;
@@ -350,7 +354,7 @@ fn allowed_ipv4(ip: &str) -> bool {
     a == 0
         || a == 127
         || a == 10
-        || a == 255
+        || a >= 224
         || (a == 172 && (16..32).contains(&b))
         || (a == 192 && b == 168)
         || (a == 169 && b == 254)
@@ -381,22 +385,29 @@ fn version_like(text: &str, span: regex::Match<'_>) -> bool {
     let operator = ["==", ">=", "<=", "~=", "!=", "@"]
         .iter()
         .any(|op| raw.trim_end_matches([' ', '"', '\'']).ends_with(op));
-    let word = raw
-        .trim_end_matches([' ', '"', '\'', ':', '='])
+    let before_number = raw.trim_end_matches([' ', '"', '\'', ':', '=', '-', '#', '[', '(']);
+    let word = before_number
         .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .next()
         .unwrap_or("")
         .trim_matches('_');
-    let versions = ["version", "ver", "vers", "release", "rev"];
+    // Versions, and the numbers of sections (`section 8.2.4.45`, `rfc7692#section-7.2.3.1`,
+    // `§ 4.2.3.1`) and OIDs, which documents number the same way.
+    let numbering = [
+        "version", "ver", "vers", "release", "rev", "section", "sections", "sec", "chapter",
+        "clause", "oid",
+    ];
     operator
-        || versions
+        || before_number.ends_with('§')
+        || numbering
             .iter()
             .any(|v| word == *v || word.ends_with(&format!("_{v}")))
         || word.ends_with("version")
 }
 
-/// An IPv6 match that is an address, not a C++ scope (`std::`), a time or a hex dump: not
-/// glued to word characters or colons, with a digit, and at least three groups or `::`.
+/// An IPv6 match that is an address, not a C++ scope (`std::`), a time, a Python slice
+/// (`a[1::2]`) or a hex dump (`cb:2d:80:99:5a:69:52:61`): not glued to word characters or
+/// colons, with a digit and a group of three or more hex digits, eight groups or `::`.
 fn ipv6_like(text: &str, span: regex::Match<'_>) -> bool {
     let bytes = text.as_bytes();
     let glued = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b':' || c == b'.';
@@ -408,16 +419,19 @@ fn ipv6_like(text: &str, span: regex::Match<'_>) -> bool {
     let s = span.as_str();
     let groups = s.split(':').filter(|g| !g.is_empty()).count();
     let has_digit = s.bytes().any(|c| c.is_ascii_digit());
-    has_digit && (groups == 8 || (s.contains("::") && groups >= 2))
+    let wide_group = s.split(':').any(|g| g.len() >= 3);
+    has_digit && wide_group && (groups == 8 || (s.contains("::") && groups >= 2))
 }
 
-/// Loopback, unspecified, link-local, unique-local and documentation (2001:db8::/32).
+/// Loopback, unspecified, link-local, unique-local, multicast (ff00::/8) and documentation
+/// (2001:db8::/32).
 fn allowed_ipv6(ip: &str) -> bool {
     let lower = ip.to_ascii_lowercase();
     let first = lower.split(':').next().unwrap_or("");
     lower == "::1"
         || lower == "::"
         || lower.starts_with("fe80:")
+        || (first.len() == 4 && first.starts_with("ff"))
         || lower.starts_with("2001:db8:")
         || (first.len() == 4 && (first.starts_with("fc") || first.starts_with("fd")))
 }
@@ -443,12 +457,13 @@ const PLACEHOLDERS: [&str; 10] = [
 ];
 const FORMAT_SPECIFIERS: [&str; 2] = ["%s", "%("];
 
-/// A bare value that is code: a path, a variable (`$HOME`, `%APPDATA%`), or a name or dotted
-/// attribute (`self.password`, `defaultToConfig2`) with fewer digits than a random key has.
+/// A bare value that is code: a path, a variable (`$HOME`, `%APPDATA%`), or a name, dotted
+/// attribute or scoped name (`self.password`, `defaultToConfig2`, `ns::arrive`) with fewer
+/// digits than a random key has.
 fn bare_code(value: &str) -> bool {
     let first = value.as_bytes().first().copied().unwrap_or(b' ');
     let name_char = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$';
-    let name_like = value.split('.').all(|part| {
+    let name_like = value.replace("::", ".").split('.').all(|part| {
         part.bytes().next().is_some_and(|c| !c.is_ascii_digit()) && part.bytes().all(name_char)
     });
     let digits = value.bytes().filter(u8::is_ascii_digit).count();
@@ -476,7 +491,15 @@ fn assigned_kind(name: &str, value: &str, bare: bool) -> Option<PiiKind> {
         let varied = has_digit || has_symbol || mixed;
         return varied.then_some(PiiKind::Password);
     }
-    let random = value.len() >= 16 && entropy(value) >= 3.0 && (has_digit || mixed);
+    // Names of settings and headers (`s3.secret-access-key`, `X-Xet-Access-Token`) are
+    // words between separators; a key has a long run of random characters.
+    let longest_run = value
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    let random =
+        value.len() >= 16 && longest_run >= 10 && entropy(value) >= 3.0 && (has_digit || mixed);
     random.then_some(PiiKind::Key)
 }
 
@@ -561,6 +584,11 @@ mod tests {
             "__version__ = \"2.31.0.1\"  net = '52.94.0.0/22'  mapped = '::ffff:52.1.2.3'",
             "withCredentials: defaultToConfig2,  docker run -v \"$PWD:/work\" debian",
             "echo(\"Your hidden password: $password\")",
+            "a[1::2], b[0::2, 3::4], dump = 'cb:2d:80:99:5a:69:52:61'",
+            "group = '224.0.0.251' or 'ff02::1:ff00:1', see section 8.2.4.45, rfc7692#section-7.2.3.1",
+            "HTML5 specs sections \"8.2.4.44 Bogus comment state\", to: a@b.invalid, c@host.local",
+            "OID 1.3.6.1, \u{a7} 4.2.3.1, const uint64_t token = ns::barrier_arrive_drop<false>(x);",
+            "HEADER_TOKEN = \"X-Xet-Access-Token\", \"client.secret-access-key\": \"s3.secret-access-key\"",
         ] {
             assert_eq!(red(text), text);
         }
