@@ -120,6 +120,15 @@ def cpu_model() -> str:
     return "unknown"
 
 
+def cpu_simd() -> str:
+    """The SIMD extensions of this CPU that our kernels and the regex crate can dispatch to."""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            return ",".join(f for f in ("sse4_2", "avx2", "avx512f", "avx512bw") if f in flags)
+    return "unknown"
+
+
 def ours(cfg: DedupConfig, simd: str) -> Callable[[list[str]], object]:
     """Our signatures of a sample, with the SIMD build ``simd`` forced (``DSC_SIMD``)."""
 

@@ -23,6 +23,14 @@ COPIES = ("copy_a", "copy_b", "copy_c")
 HOSTILE_REPO = "<b>evil&co</b>"
 HOSTILE_FILE = '<img src=x onerror="alert(1)">.py'
 HOSTILE_TEXT = 'def f(:\n</pre><script>document.title = "pwned"</script>\n\x1b[31m red\n'
+# A settings module with personal data and a key, and a key dump (mostly secrets: dropped).
+SETTINGS = (
+    "ADMINS = ['jane.doe@acme-corp.io', 'ops@acme-corp.io']\n"
+    "AWS_ACCESS_KEY_ID = 'AKIA4QWERTYZ7UIOPASD'\nDEBUG = False\n"
+    "ALLOWED_HOSTS = ['localhost', 'app.internal']\nTIME_ZONE = 'UTC'\nLANGUAGE_CODE = 'en-us'\n"
+)
+KEY_BLOCK = "-----BEGIN PRIVATE KEY-----\n" + "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n" * 20
+KEY_DUMP = f'KEY = """{KEY_BLOCK}-----END PRIVATE KEY-----"""\n'
 
 
 def leaked_solution(benchmarks_dir: Path) -> str:
@@ -37,6 +45,8 @@ def write_repos(root: Path, benchmarks_dir: Path) -> None:
         "plain/app.py": "import os\n\n\ndef home():\n    return os.path.expanduser('~')\n",
         "plain/README.md": "# Plain\n\nAn application that finds the home directory.\n",
         "plain/build.rs": 'fn main() {\n    println!("cargo:rerun-if-changed=build.rs");\n}\n',
+        "plain/settings.py": SETTINGS,
+        "plain/key_dump.py": KEY_DUMP,
         "leaky/solution.py": leaked_solution(benchmarks_dir),
         f"{HOSTILE_REPO}/{HOSTILE_FILE}": HOSTILE_TEXT,
         **{f"{name}/lib.py": LIBRARY for name in COPIES},
@@ -96,6 +106,28 @@ def test_languages_are_the_kept_files_of_the_deduplicated_corpus(built: Path) ->
         assert re.search(rf"<tr><td>{lang}</td><td class=\"n\">{n:,}</td>", html), lang
     total = int(corpus["n_bytes"].sum())
     assert row("samples in the corpus", corpus.height, total) in html
+
+
+def test_redactions_are_counted_as_in_the_kept_files(built: Path) -> None:
+    html = page(built)
+    files = pl.read_parquet(built / "files")
+    assert "AKIA4QWERTYZ7UIOPASD" not in html and "jane.doe" not in html
+    for kind in ("email", "ip_address", "key", "password"):
+        col = files[f"redact_{kind}"]
+        assert row(kind, int(col.sum()), int((col > 0).sum())) in html
+    assert row("plain/settings.py", 2, 0, 1, 0) in html  # two e-mails, one key
+    dropped = pl.read_parquet(built / "dropped").filter(reason="mostly_secrets")
+    assert dropped["path"].to_list() == ["key_dump.py"]
+    assert "1 files were dropped as mostly secrets" in html
+
+
+def test_an_older_output_is_named_with_what_it_lacks(built: Path, tmp_path: Path) -> None:
+    old = tmp_path / "old"
+    shutil.copytree(built, old)
+    for shard in (old / "dedup" / "data").glob("*.parquet"):
+        pl.read_parquet(shard).drop("n_bytes", "n_tokens_est").write_parquet(shard)
+    with pytest.raises(SystemExit, match=r"dedup/data: no column n_bytes, n_tokens_est: .*older"):
+        report.main([str(old)])
 
 
 def test_the_copies_are_one_cluster_of_three(built: Path) -> None:

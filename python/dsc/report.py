@@ -12,8 +12,8 @@ U+FFFD.
 
 Sections: the corpus by language (bytes, files and estimated tokens, the view of
 DeepSeek-Coder's Table 1, arXiv:2401.14196 §2), drops per stage and reason with examples,
-near-duplicate clusters, decontamination hits per benchmark, sample lengths, and the time
-and peak memory of each phase.
+near-duplicate clusters, decontamination hits per benchmark, redactions per kind, sample
+lengths, and the time and peak memory of each phase.
 """
 
 from __future__ import annotations
@@ -35,12 +35,14 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from dsc.atomic import write_with
+from dsc.redact import COUNT_COLUMNS, MOSTLY_SECRETS, PII_KINDS
 from dsc.token_estimate import bytes_per_token
 
 REPORT_FILE = "report.html"
 TIMING_FILE = "timing.json"
 EXAMPLES = 3  # dropped files shown per stage and reason
 LARGEST_CLUSTERS = 10
+MOST_REDACTED = 10  # kept files listed with the most redacted spans
 CLUSTER_MEMBERS_SHOWN = 5
 TOP_LANGUAGES = 25  # bars in the language plot; the table has every language
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -63,22 +65,37 @@ class Outputs:
     dropped: pl.DataFrame  # the audit (AUDIT_SCHEMA of dsc.build_corpus)
     corpus: pl.DataFrame  # the kept samples: n_bytes, n_tokens_est, langs, offsets
     duplicates: pl.DataFrame  # dedup's audit: removed_id, kept_id, similarity
+    redactions: pl.DataFrame  # the kept files: repo, path and the redaction's counts
     timing: list[dict[str, Any]]  # one row per phase; empty if the run wrote none
 
     @classmethod
     def read(cls, out: Path) -> Outputs:
         timing = out / TIMING_FILE
-        corpus = pl.read_parquet(
-            out / "dedup" / "data" / "*.parquet",
-            columns=["id", "n_bytes", "n_tokens_est", "langs", "offsets", "keep"],
-        ).filter("keep")
+        corpus_columns = ["id", "n_bytes", "n_tokens_est", "langs", "offsets", "keep"]
         return cls(
             summary=json.loads((out / "summary.json").read_text()),
             dropped=pl.read_parquet(out / "dropped" / "*.parquet"),
-            corpus=corpus,
+            corpus=read_columns(out / "dedup" / "data", corpus_columns).filter("keep"),
             duplicates=pl.read_parquet(out / "dedup" / "audit" / "*.parquet"),
+            redactions=read_columns(out / "files", ["repo", "path", *COUNT_COLUMNS]),
             timing=json.loads(timing.read_text()) if timing.is_file() else [],
         )
+
+
+def read_columns(directory: Path, columns: list[str]) -> pl.DataFrame:
+    """``columns`` of the Parquet files in ``directory``; an output written by an older
+    ``build_corpus``, without some of them, is named with what it lacks."""
+    files = sorted(directory.glob("*.parquet"))
+    if not files:
+        raise SystemExit(f"{directory}: no Parquet files; is this the --out of a finished run?")
+    schema = pl.read_parquet_schema(files[0])
+    missing = [c for c in columns if c not in schema]
+    if missing:
+        raise SystemExit(
+            f"{directory}: no column {', '.join(missing)}: this output was written by an older "
+            "build_corpus; run it again into a new --out to get the report"
+        )
+    return pl.read_parquet(directory / "*.parquet", columns=columns)
 
 
 def escape(text: object) -> str:
@@ -270,6 +287,38 @@ def decontamination_section(dropped: pl.DataFrame) -> str:
     return "\n".join(parts)
 
 
+def redaction_section(redactions: pl.DataFrame, dropped: pl.DataFrame) -> str:
+    """Spans redacted per kind in the kept files, the files most redacted, and the files
+    dropped as mostly secrets."""
+    rows = [
+        (kind, int(redactions[col].sum()), int((redactions[col] > 0).sum()))
+        for kind, col in zip(PII_KINDS, COUNT_COLUMNS, strict=True)
+    ]
+    mostly = dropped.filter(reason=MOSTLY_SECRETS).height
+    parts = [
+        "<h2>Redaction</h2>",
+        "<p>E-mail addresses, IP addresses, keys and passwords replaced by placeholders in the "
+        f"kept files; {mostly:,} files were dropped as mostly secrets ({MOSTLY_SECRETS}).</p>",
+        table(["kind", "spans redacted", "files"], rows),
+    ]
+    spans = pl.sum_horizontal(COUNT_COLUMNS)
+    most = (
+        redactions.filter(spans > 0)
+        .with_columns(spans=spans)
+        .sort(["spans", "repo", "path"], descending=[True, False, False])
+        .head(MOST_REDACTED)
+    )
+    if most.height:
+        parts.append(f"<h3>Most redacted files (first {MOST_REDACTED})</h3>")
+        header = ["file", *PII_KINDS]
+        cells = [
+            (f"{r['repo']}/{r['path']}", *(r[c] for c in COUNT_COLUMNS))
+            for r in most.iter_rows(named=True)
+        ]
+        parts.append(table(header, cells))
+    return "\n".join(parts)
+
+
 def lengths_section(corpus: pl.DataFrame) -> str:
     parts = ["<h2>Sample lengths</h2>"]
     if corpus.height == 0:
@@ -330,6 +379,7 @@ def render(outputs: Outputs, title: str) -> str:
         drops_section(outputs.dropped, s["files_in"]),
         dedup_section(outputs.duplicates, s),
         decontamination_section(outputs.dropped),
+        redaction_section(outputs.redactions, outputs.dropped),
         lengths_section(outputs.corpus),
         timing_section(outputs.timing),
     ]
