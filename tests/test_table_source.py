@@ -190,6 +190,27 @@ def test_bad_rows_and_files_are_audited_and_the_rest_is_read(tmp_path: Path) -> 
     assert summary["dropped_by_reason"]["duplicate_row"] == 1
 
 
+def test_tables_and_output_at_storage_urls_give_the_same_corpus(
+    built: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # file:// URLs go through fsspec and Polars' cloud reader as s3:// ones do.
+    monkeypatch.setenv("DSC_STAGING_DIR", str(tmp_path / "staging"))
+    root = built["parquet"].parent.parent
+    config = ("--config", str(root / "largest.toml"))
+    bucket = tmp_path / "bucket"
+    run(f"{(root / 'jsonl').as_uri()}/*.jsonl", (bucket / "jsonl").as_uri(), *config)
+    published = bucket / "jsonl"
+    assert outputs(published) == outputs(built["jsonl"])
+    summary = (built["jsonl"] / "summary.json").read_bytes()
+    assert (published / "summary.json").read_bytes() == summary
+    assert (published / "report.html").is_file() and (published / "_done").is_dir()
+    assert not [p for p in published.rglob(".*")]  # no temporary file was uploaded
+    run((root / "stack.parquet").as_uri(), tmp_path / "parquet", *config)
+    assert outputs(tmp_path / "parquet") == outputs(built["parquet"])
+    with pytest.raises(SystemExit, match="no table files"):
+        run(f"{(root / 'jsonl').as_uri()}/*.csv", tmp_path / "none")
+
+
 def test_the_corpus_is_byte_identical_whatever_the_workers(
     built: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -218,7 +239,7 @@ def test_rows_group_by_repository_and_the_first_of_a_path_wins(
     expected: dict[str, dict[str, str]] = {}
     for repo, path, content in rows:
         expected.setdefault(repo, {}).setdefault(path, content)
-    sources = table_repositories(sorted(folder.iterdir()), STACK)
+    sources = table_repositories(sorted(str(p) for p in folder.iterdir()), STACK)
     repos = [s for s in sources if isinstance(s, TableRepository)]
     found = {
         r.name: dict(

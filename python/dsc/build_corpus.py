@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import sys
@@ -90,6 +91,7 @@ from dsc.sources import (
     site_packages_repositories,
     stdlib_repositories,
 )
+from dsc.storage import is_url, publish, staging_dir
 from dsc.table_source import TableColumns, is_table_input, table_files, table_repositories
 from dsc.threads import machine_threads, pool_sizes, thread_env
 from dsc.token_estimate import file_tokens, sample_tokens
@@ -459,15 +461,17 @@ def default_repositories() -> list[RepoSource]:
 
 
 def input_repositories(
-    root: Path, git_ref: str = "HEAD", columns: TableColumns | None = None
+    location: str | Path, git_ref: str = "HEAD", columns: TableColumns | None = None
 ) -> list[RepoSource]:
     """Parquet/JSONL tables of file rows when ``root`` names them (a file, a glob, a
     directory of them; :mod:`dsc.table_source`, read through ``columns``); else ``root``
     itself when it is a git repository, else each of its subdirectories: a git repository
     (work tree or bare; its ``git_ref`` tree is read) or a directory of files. Names that
-    are not UTF-8 are shown with ``\\xNN`` escapes."""
-    if is_table_input(root) and not is_git_repository(root):
-        return table_repositories(table_files(root), columns or TableColumns())
+    are not UTF-8 are shown with ``\\xNN`` escapes. A URL (``s3://...``) names tables."""
+    spec = os.fspath(location)
+    root = Path(spec)
+    if is_table_input(spec) and (is_url(spec) or not is_git_repository(root)):
+        return table_repositories(table_files(spec), columns or TableColumns())
     if not root.is_dir():
         raise SystemExit(f"--input {root}: not a directory")
     if is_git_repository(root):
@@ -495,11 +499,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m dsc.build_corpus", description=__doc__)
     parser.add_argument(
         "--input",
-        type=Path,
         help="a directory whose subdirectories are repos, a git repository, or Parquet/JSONL "
-        "tables of file rows (a file, a directory of them, or a quoted glob: 'data/*.parquet')",
+        "tables of file rows (a file, a directory of them, or a quoted glob: 'data/*.parquet'; "
+        "also as a URL of fsspec storage: 's3://bucket/stack/*.parquet')",
     )
-    parser.add_argument("--out", type=Path, default=Path("out/corpus"), help="output directory")
+    parser.add_argument(
+        "--out",
+        default="out/corpus",
+        help="output directory, or a URL of fsspec storage (s3://bucket/corpus): built in a "
+        "local staging directory ($DSC_STAGING_DIR) and uploaded at the end, summary.json last",
+    )
     parser.add_argument(
         "--config",
         type=Path,
@@ -591,10 +600,11 @@ def build(args: argparse.Namespace) -> int:
             f"dedup_keep = 'stars' needs table input (Parquet/JSONL with a stars column): "
             f"{unranked[0]} and {len(unranked) - 1} more repositories have no stars"
         )
-    shards = plan_shards(repos, cfg, args.out, benchmark_fingerprint(cfg.decontaminate))
+    out = staging_dir(args.out) if is_url(args.out) else Path(args.out)
+    shards = plan_shards(repos, cfg, out, benchmark_fingerprint(cfg.decontaminate))
     todo = [t for t in shards if finished_stats(t) is None]
-    stale = remove_unplanned(args.out, shards)
-    write_parquet(inputs_frame(repos), args.out / "inputs.parquet")
+    stale = remove_unplanned(out, shards)
+    write_parquet(inputs_frame(repos), out / "inputs.parquet")
     mode = progress_mode(args.quiet)
     say = (lambda _: None) if args.quiet else (lambda text: print(text, flush=True))
     say(
@@ -612,17 +622,21 @@ def build(args: argparse.Namespace) -> int:
     phase1.close()
     timing = [phase_timing("phase 1 (filter, screen, decontaminate, order)", started)]
     started = time.monotonic()
-    dedup = run_dedup(args.out, cfg, executor, redo=bool(todo or stale))
+    dedup = run_dedup(out, cfg, executor, redo=bool(todo or stale))
     timing.append(phase_timing("phase 2 (near-dedup)", started))
     say(f"phase 2 (near-dedup) done in {timing[-1]['seconds']:,.1f} s")
     summary = Summary.of([s for t in shards if (s := finished_stats(t))], dedup)
-    write_json(asdict(summary), args.out / "summary.json")
+    write_json(asdict(summary), out / "summary.json")
     # Apart from summary.json, whose bytes depend on the inputs only.
-    write_json(timing, args.out / TIMING_FILE)
-    say(f"report: {write_report(args.out)}")
+    write_json(timing, out / TIMING_FILE)
+    say(f"report: {write_report(out)}")
     if not args.quiet:
         summary.print()
-    say(f"corpus written to {args.out / 'dedup' / 'data'} (audit: {args.out / 'dropped'})")
+    where = str(out)
+    if is_url(args.out):
+        say(f"uploaded {publish(out, args.out):,} files from {out} to {args.out}")
+        where = args.out.rstrip("/")
+    say(f"corpus written to {where}/dedup/data (audit: {where}/dropped)")
     return 0
 
 

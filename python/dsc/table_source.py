@@ -11,8 +11,10 @@ the content's length (to pack shards), never the contents. Rows are grouped into
 :class:`TableRepository` per repository name, whatever files they are in, so ordering and
 dedup see repositories as they do for directories. Each shard reads its repositories'
 contents itself, at most ``WINDOW_ROWS`` Parquet rows or one JSONL line at a time. A row's
-version in the shard key is its file, the file's modification time and its row number, so
-an edited table redoes the shards of its repositories.
+version in the shard key is its file, the file's version (modification time, or an object's
+ETag: :func:`dsc.storage.version`) and its row number, so an edited table redoes the shards
+of its repositories. Tables may be URLs of fsspec storage (``s3://bucket/*.parquet``,
+:mod:`dsc.storage`).
 
 Rows that cannot be used are never fatal and never silent: each is a problem of the
 :class:`TableProblems` source named after its file (path ``row N``, or ``file`` for the
@@ -28,7 +30,6 @@ from __future__ import annotations
 
 import glob
 import json
-import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ from pathlib import Path
 import polars as pl
 
 from dsc.sources import FileEntry, Listing, RepoSource, shown_name
+from dsc.storage import is_url, list_files, open_binary, version
 
 TABLE_SUFFIXES = (".parquet", ".jsonl", ".ndjson")
 # Parquet rows read at once by a shard: bounds its memory whatever its repositories' size.
@@ -137,15 +139,25 @@ class TableProblems:
         return ""
 
 
-def is_table_input(spec: Path) -> bool:
-    """A table file, a glob, or a directory holding table files directly."""
+def is_table_input(location: str) -> bool:
+    """A table file, a glob, or a directory holding table files directly; a URL names
+    tables only (fsspec storage holds no repositories)."""
+    if is_url(location):
+        return True
+    spec = Path(location)
     if spec.is_dir():
         return any(p.suffix in TABLE_SUFFIXES and p.is_file() for p in spec.iterdir())
     return spec.suffix in TABLE_SUFFIXES or glob.has_magic(str(spec))
 
 
-def table_files(spec: Path) -> list[Path]:
+def table_files(location: str) -> list[str]:
     """The table files ``--input`` names, sorted; an error if it names none or mixes kinds."""
+    if is_url(location):
+        found_urls = list_files(location, TABLE_SUFFIXES)
+        if not found_urls:
+            raise SystemExit(f"--input {location}: no table files ({', '.join(TABLE_SUFFIXES)})")
+        return found_urls
+    spec = Path(location)
     if spec.is_dir():
         if any(p.is_dir() for p in spec.iterdir()):
             raise SystemExit(
@@ -159,7 +171,7 @@ def table_files(spec: Path) -> list[Path]:
     if not found or others:
         what = f"not table files ({', '.join(TABLE_SUFFIXES)}): {others}" if others else "no files"
         raise SystemExit(f"--input {spec}: {what}")
-    return found
+    return [str(p) for p in found]
 
 
 @dataclass(frozen=True)
@@ -175,13 +187,13 @@ class _Indexed:
     where: TableRow
 
 
-def table_repositories(files: Sequence[Path], columns: TableColumns) -> list[RepoSource]:
+def table_repositories(files: Sequence[str], columns: TableColumns) -> list[RepoSource]:
     """One :class:`TableRepository` per repository name of ``files`` (sorted by name), then a
     :class:`TableProblems` for each file with unusable rows."""
     by_repo: dict[str, dict[str, _Indexed]] = {}
     problem_sources: list[TableProblems] = []
     for file in files:
-        index = _parquet_index if file.suffix == ".parquet" else _jsonl_index
+        index = _parquet_index if file.endswith(".parquet") else _jsonl_index
         rows, problems = index(file, columns)
         for row in rows:
             paths = by_repo.setdefault(row.repo, {})
@@ -190,16 +202,16 @@ def table_repositories(files: Sequence[Path], columns: TableColumns) -> list[Rep
             else:
                 paths[row.path] = row
         if problems:
-            problem_sources.append(TableProblems(shown_name(str(file)), tuple(problems)))
+            problem_sources.append(TableProblems(shown_name(file), tuple(problems)))
     repos = [_repository(name, by_repo[name], columns) for name in sorted(by_repo)]
     return [*repos, *problem_sources]
 
 
 def _repository(name: str, paths: dict[str, _Indexed], columns: TableColumns) -> TableRepository:
     rows = [paths[p] for p in sorted(paths)]
-    mtimes = {r.where.file: os.stat(r.where.file).st_mtime_ns for r in rows}
+    versions = {r.where.file: version(r.where.file) for r in rows}
     files = tuple(
-        FileEntry(r.path, r.size, f"{r.where.file}@{mtimes[r.where.file]}#{r.where.row}")
+        FileEntry(r.path, r.size, f"{r.where.file}@{versions[r.where.file]}#{r.where.row}")
         for r in rows
     )
     # Per-row repository facts can disagree across rows; the first license in file order.
@@ -217,12 +229,12 @@ def _repository(name: str, paths: dict[str, _Indexed], columns: TableColumns) ->
 
 
 def _parquet_index(
-    file: Path, columns: TableColumns
+    file: str, columns: TableColumns
 ) -> tuple[list[_Indexed], list[tuple[str, str]]]:
     """The usable rows of a Parquet file (repository, path, content length and the optional
     columns; never the contents) and the problems of the others."""
     try:
-        schema = pl.read_parquet_schema(file)
+        schema = dict(pl.scan_parquet(file).collect_schema())
     except _READ_ERRORS:
         return [], [("file", "unreadable_table")]
     problem = _schema_problem(schema, columns)
@@ -250,7 +262,6 @@ def _parquet_index(
         )
     except _READ_ERRORS:
         return [], [("file", "unreadable_table")]
-    name = str(file)
     rows = [
         _Indexed(
             r["repo"],
@@ -259,7 +270,7 @@ def _parquet_index(
             r["stars"],
             r["license"],
             r["updated"],
-            TableRow(name, r["row"]),
+            TableRow(file, r["row"]),
         )
         for r in frame.filter(pl.col("problem").is_null()).iter_rows(named=True)
     ]
@@ -315,17 +326,17 @@ def _updated(col: pl.Expr, dtype: pl.DataType | None) -> pl.Expr:
     return seconds.cast(pl.Int64).fill_null(0)
 
 
-def _jsonl_index(file: Path, columns: TableColumns) -> tuple[list[_Indexed], list[tuple[str, str]]]:
+def _jsonl_index(file: str, columns: TableColumns) -> tuple[list[_Indexed], list[tuple[str, str]]]:
     """The usable lines of a JSONL file and the problems of the others. Lines are parsed one
     by one (not with ``pl.scan_ndjson``, which fails whole on one bad line) so that each bad
     line is audited on its own; blank lines are not rows."""
     rows: list[_Indexed] = []
     problems: list[tuple[str, str]] = []
     try:
-        with open(file, "rb") as lines:
+        with open_binary(file) as lines:
             offset = 0
             for n, line in enumerate(lines):
-                where = TableRow(str(file), n, offset, len(line))
+                where = TableRow(file, n, offset, len(line))
                 offset += len(line)
                 if line.strip():
                     row, problem = _jsonl_row(line, columns, where)
@@ -416,7 +427,7 @@ def _jsonl_rows(
     """The contents of ``rows`` of a JSONL file, each line read from its offset."""
     found: dict[tuple[str, int], bytes | None] = {}
     try:
-        with open(file, "rb") as lines:
+        with open_binary(file) as lines:
             for row in rows:
                 lines.seek(row.offset)
                 try:
